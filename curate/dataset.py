@@ -1,0 +1,387 @@
+"""The data contract: read sources, validate them once, and build the normalised manifest.
+
+The manifest is one Parquet table with these columns, in this order:
+
+``sample_id``
+    Stable join key. The user's id when ``data.id_column`` is set; otherwise derived from the
+    content hash, with ``~1``, ``~2`` ... appended to later exact copies (in source order) so that
+    exact duplicates get distinct, deterministic ids. The label never enters the id, so
+    relabelling a sample never changes it.
+``content_hash``
+    32 hex digits (BLAKE2b-128) of the sample's content: the UTF-8 text, the image file's bytes,
+    the canonical feature values, or the float32 vector. Exact duplicates share it.
+``input``
+    The text, or the image path (relative to the workspace when inside it); null for tabular
+    and embedding data, whose inputs are the feature / embedding columns kept beside it.
+``label``
+    The label as a string; null for the unlabelled pool.
+``split``
+    One of train, validation, test, unlabeled.
+
+then the feature columns (tabular) or the embedding column (embedding modality), then the
+metadata columns, untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.config import SPLITS, Config, DataConfig
+from curate.errors import DataError
+from curate.sources import read_source, resolve_format
+
+MANIFEST_COLUMNS = ("sample_id", "content_hash", "input", "label", "split")
+_MAX_LISTED = 5
+
+
+def build_manifest(cfg: Config) -> pa.Table:
+    """Read every source of ``cfg.data``, validate, and return the manifest table."""
+    data = cfg.data
+    parts = []
+    for i, source in enumerate(data.sources):
+        path = cfg.path(source.path)
+        table = read_source(source, path)
+        parts.append(_normalise_source(cfg, i, path, table))
+    manifest = pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]
+    where = _describe_sources(cfg)
+    if manifest.num_rows == 0:
+        raise DataError(
+            f"the dataset is empty: {where} contain(s) no rows. Point data.sources at files "
+            "with data."
+        )
+    _check_labels(data, manifest, where)
+    ids = _sample_ids(data, manifest, where)
+    manifest = manifest.set_column(0, "sample_id", ids)
+    # Drop the private bookkeeping columns.
+    return manifest.drop_columns([c for c in manifest.column_names if c.startswith("__")])
+
+
+def summarize(manifest: pa.Table) -> dict[str, Any]:
+    """Small JSON-able summary of a manifest (row, class and split counts, exact duplicates)."""
+    labels = manifest.column("label")
+    labelled = labels.drop_null()
+    hashes = manifest.column("content_hash").to_pylist()
+    return {
+        "rows": manifest.num_rows,
+        "labelled": len(labelled),
+        "unlabelled": manifest.num_rows - len(labelled),
+        "classes": dict(sorted(Counter(labelled.to_pylist()).items())),
+        "splits": dict(sorted(Counter(manifest.column("split").to_pylist()).items())),
+        "exact_duplicate_rows": len(hashes) - len(set(hashes)),
+    }
+
+
+# -- per-source normalisation ---------------------------------------------------------------
+
+
+def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> pa.Table:
+    data = cfg.data
+    source = data.sources[index]
+    _require_columns(data, path, table)
+    n = table.num_rows
+    fmt = resolve_format(source, path)
+
+    label = (
+        _as_string(table.column(data.label_column))
+        if data.label_column
+        else pa.nulls(n, pa.string())
+    )
+    label = pc.if_else(pc.equal(pc.utf8_trim_whitespace(label), ""), None, label)
+
+    extra: dict[str, pa.ChunkedArray | pa.Array] = {}
+    if data.modality == "text":
+        text = _as_string(table.column(data.input_column))
+        missing = _null_rows(text)
+        if missing:
+            raise DataError(
+                f"{path}: input column '{data.input_column}' is empty on {len(missing)} row(s) "
+                f"(first rows: {_fmt_rows(missing)}). Every sample needs a text; drop those rows "
+                "or fill them in."
+            )
+        texts = text.to_pylist()
+        hashes = [_hash(t.encode("utf-8")) for t in texts]
+        inputs = pa.array(texts, pa.string())
+    elif data.modality == "image":
+        base = _image_base(cfg, path, fmt)
+        rel_paths = _as_string(table.column(data.input_column)).to_pylist()
+        files, hashes = _hash_images(cfg, path, base, rel_paths)
+        inputs = pa.array(files, pa.string())
+    elif data.modality == "tabular":
+        features = table.select(list(data.feature_columns))
+        hashes = _hash_rows(features)
+        inputs = pa.nulls(n, pa.string())
+        extra.update(zip(features.column_names, features.columns, strict=True))
+    else:  # embedding
+        vectors = _embedding_matrix(data, path, table.column(data.input_column))
+        hashes = [_hash(row.tobytes()) for row in vectors]
+        inputs = pa.nulls(n, pa.string())
+        extra[data.input_column] = pa.FixedSizeListArray.from_arrays(
+            pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]
+        )
+
+    split = _splits(data, source.split, path, table, label)
+    for name in data.metadata_columns:
+        extra[name] = table.column(name)
+    columns = {
+        "sample_id": pa.nulls(n, pa.string()),  # filled once all sources are read
+        "content_hash": pa.array(hashes, pa.string()),
+        "input": inputs,
+        "label": label,
+        "split": split,
+        **extra,
+    }
+    # User ids are kept aside in a private column until the global uniqueness check.
+    if data.id_column:
+        columns["__user_id"] = _as_string(table.column(data.id_column))
+    return pa.table(columns)
+
+
+def _require_columns(data: DataConfig, path: Path, table: pa.Table) -> None:
+    wanted = {
+        "data.input_column": [data.input_column] if data.modality != "tabular" else [],
+        "data.feature_columns": list(data.feature_columns) if data.modality == "tabular" else [],
+        "data.id_column": [data.id_column] if data.id_column else [],
+        "data.label_column": [data.label_column] if data.label_column else [],
+        "data.split_column": [data.split_column] if data.split_column else [],
+        "data.metadata_columns": list(data.metadata_columns),
+    }
+    present = table.column_names
+    for key, names in wanted.items():
+        for name in names:
+            if name not in present:
+                what = key.split(".")[1].replace("_", " ").rstrip("s")
+                raise DataError(
+                    f"{what} '{name}' not found in {path}; columns are: "
+                    f"{', '.join(present) or '(none)'}. Set {key} in configs/data.yaml."
+                )
+    reserved = set(MANIFEST_COLUMNS)
+    clashes = [c for c in data.metadata_columns if c in reserved]
+    if data.modality == "tabular":
+        clashes += [c for c in data.feature_columns if c in reserved]
+    if clashes:
+        raise DataError(
+            f"{path}: column(s) {', '.join(clashes)} would overwrite manifest columns "
+            f"({', '.join(MANIFEST_COLUMNS)}). Rename them in the data, or leave them out of "
+            "data.metadata_columns / data.feature_columns."
+        )
+
+
+def _splits(
+    data: DataConfig, fixed: str | None, path: Path, table: pa.Table, label: pa.ChunkedArray
+) -> pa.Array:
+    n = table.num_rows
+    is_unlabelled = pc.is_null(label).to_pylist()
+    if fixed is not None:
+        raw = [fixed] * n
+    elif data.split_column:
+        raw = _as_string(table.column(data.split_column)).to_pylist()
+    else:
+        raw = ["train"] * n
+    out = []
+    unknown: Counter[str] = Counter()
+    for value, unlabelled in zip(raw, is_unlabelled, strict=True):
+        split = data.split_values.get(value, value) if value is not None else None
+        if unlabelled:
+            split = "unlabeled"  # a row without a label belongs to the pool, whatever its split
+        elif split is None or split not in SPLITS:
+            unknown[str(value)] += 1
+        out.append(split)
+    if unknown:
+        shown = ", ".join(f"{v!r} ({c} rows)" for v, c in unknown.most_common(_MAX_LISTED))
+        raise DataError(
+            f"{path}: split column '{data.split_column}' has value(s) {shown}; expected "
+            f"{', '.join(SPLITS)}. Map them with data.split_values in configs/data.yaml, "
+            "e.g. {val: validation}."
+        )
+    return pa.array(out, pa.string())
+
+
+def _check_labels(data: DataConfig, manifest: pa.Table, where: str) -> None:
+    if not data.label_column:
+        return
+    labelled = manifest.column("label").drop_null()
+    counts = Counter(labelled.to_pylist())
+    if data.classes is not None:
+        declared = set(data.classes)
+        outside = {k: v for k, v in counts.items() if k not in declared}
+        if outside:
+            shown = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(outside.items())[:_MAX_LISTED])
+            raise DataError(
+                f"label column '{data.label_column}' in {where} has label(s) outside the declared "
+                f"class list: {shown}. Add them to data.classes in configs/data.yaml, or fix the "
+                "labels."
+            )
+    if len(counts) < 2:
+        found = f"only {next(iter(counts))!r}" if counts else "no labelled rows"
+        raise DataError(
+            f"label column '{data.label_column}' in {where} needs at least 2 classes among "
+            f"labelled rows; found {found}. Check data.label_column, or set it to null if the "
+            "whole dataset is an unlabelled pool."
+        )
+
+
+def _sample_ids(data: DataConfig, manifest: pa.Table, where: str) -> pa.Array:
+    if data.id_column:
+        user_ids = manifest.column("__user_id")
+        missing = _null_rows(user_ids)
+        if missing:
+            raise DataError(
+                f"id column '{data.id_column}' in {where} is empty on {len(missing)} row(s) "
+                f"(first rows: {_fmt_rows(missing)}). Every sample needs an id, or set "
+                "data.id_column to null to derive ids from content."
+            )
+        ids = user_ids.to_pylist()
+        dupes = [k for k, c in Counter(ids).items() if c > 1]
+        if dupes:
+            raise DataError(
+                f"id column '{data.id_column}' in {where} has {len(dupes)} duplicated id(s), e.g. "
+                f"{', '.join(map(repr, sorted(dupes)[:_MAX_LISTED]))}. Ids must be unique; fix "
+                "them, or set data.id_column to null to derive ids from content."
+            )
+        return pa.array(ids, pa.string())
+    seen: Counter[str] = Counter()
+    out = []
+    for h in manifest.column("content_hash").to_pylist():
+        k = seen[h]
+        seen[h] += 1
+        out.append(h[:16] if k == 0 else f"{h[:16]}~{k}")
+    return pa.array(out, pa.string())
+
+
+# -- content ----------------------------------------------------------------------------------
+
+
+def _hash(payload: bytes) -> str:
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()
+
+
+def _image_base(cfg: Config, path: Path, fmt: str) -> Path:
+    if cfg.data.image_root:
+        return cfg.path(cfg.data.image_root)
+    return path if fmt == "image_folder" else path.parent
+
+
+def _hash_images(
+    cfg: Config, path: Path, base: Path, rel_paths: list[str | None]
+) -> tuple[list[str], list[str]]:
+    files: list[str] = []
+    hashes: list[str] = []
+    missing: list[str] = []
+    for rel in rel_paths:
+        if rel is None or not rel.strip():
+            missing.append("(empty path)")
+            continue
+        file = Path(rel) if os.path.isabs(rel) else base / rel
+        try:
+            hashes.append(_hash(file.read_bytes()))
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            missing.append(str(file))
+            continue
+        files.append(_workspace_relative(cfg.root, file))
+    if missing:
+        raise DataError(
+            f"{path}: {len(missing)} image file(s) not found or unreadable, e.g. "
+            f"{', '.join(missing[:_MAX_LISTED])}. Relative paths are resolved against {base}; "
+            "set data.image_root in configs/data.yaml if they are relative to another folder."
+        )
+    return files, hashes
+
+
+def _workspace_relative(root: Path, file: Path) -> str:
+    resolved = file.resolve()
+    try:
+        return str(resolved.relative_to(root))
+    except ValueError:
+        return str(resolved)
+
+
+def _hash_rows(features: pa.Table) -> list[str]:
+    cols = [c.to_pylist() for c in features.columns]
+    return [_hash(repr(tuple(row)).encode("utf-8")) for row in zip(*cols, strict=True)]
+
+
+def _embedding_matrix(data: DataConfig, path: Path, column: pa.ChunkedArray) -> np.ndarray:
+    name = data.input_column
+    values = column.to_pylist()
+    bad_type = [i for i, v in enumerate(values) if not isinstance(v, list | tuple)]
+    if bad_type:
+        raise DataError(
+            f"{path}: embedding column '{name}' must hold a list of numbers per row; row(s) "
+            f"{_fmt_rows(bad_type)} hold {type(values[bad_type[0]]).__name__}. Store embeddings as "
+            "a list column (Parquet or JSON Lines)."
+        )
+    lengths = Counter(len(v) for v in values)
+    expected = data.embedding_dim or lengths.most_common(1)[0][0]
+    wrong = [i for i, v in enumerate(values) if len(v) != expected]
+    if wrong:
+        found = ", ".join(f"{d} ({c} rows)" for d, c in sorted(lengths.items()) if d != expected)
+        source = "data.embedding_dim" if data.embedding_dim else "the most common length"
+        raise DataError(
+            f"{path}: embedding column '{name}' has dimension {found}, expected {expected} "
+            f"({source}); first rows: {_fmt_rows(wrong)}. All embeddings must come from the "
+            "same model; fix the rows or data.embedding_dim in configs/data.yaml."
+        )
+    try:
+        matrix = np.asarray(values, dtype=np.float32).reshape(len(values), expected)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"{path}: embedding column '{name}' holds non-numeric values. Store numbers only."
+        ) from None
+    bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1)).tolist()
+    if bad:
+        raise DataError(
+            f"{path}: embedding column '{name}' has NaN or infinite values on {len(bad)} row(s) "
+            f"(first rows: {_fmt_rows(bad)}). Recompute those embeddings or drop the rows."
+        )
+    if not (np.abs(matrix).sum(axis=1) > 0).all():
+        zero = np.flatnonzero(~(np.abs(matrix).sum(axis=1) > 0)).tolist()
+        raise DataError(
+            f"{path}: embedding column '{name}' has all-zero vectors on {len(zero)} row(s) "
+            f"(first rows: {_fmt_rows(zero)}); they have no direction for cosine similarity. "
+            "Recompute those embeddings or drop the rows."
+        )
+    return matrix
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_floating(column.type):
+        # 1.0 -> "1": integer-valued floats appear when a CSV column has blanks.
+        values = [
+            None if v is None or (isinstance(v, float) and math.isnan(v))
+            else (str(int(v)) if float(v).is_integer() else str(v))
+            for v in column.to_pylist()
+        ]
+        return pa.chunked_array([pa.array(values, pa.string())])
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.chunked_array([pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())])
+
+
+def _null_rows(column: pa.ChunkedArray) -> list[int]:
+    values = column.to_pylist()
+    return [i for i, v in enumerate(values) if v is None or (isinstance(v, str) and not v.strip())]
+
+
+def _fmt_rows(rows: list[int]) -> str:
+    # Rows are reported 1-based, as a person counts data rows (header excluded).
+    shown = ", ".join(str(r + 1) for r in rows[:_MAX_LISTED])
+    return shown + (", ..." if len(rows) > _MAX_LISTED else "")
+
+
+def _describe_sources(cfg: Config) -> str:
+    return ", ".join(str(cfg.path(s.path)) for s in cfg.data.sources)

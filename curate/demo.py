@@ -1,0 +1,168 @@
+"""The demo workspace: scikit-learn's bundled handwritten digits with planted, documented problems.
+
+Nothing is downloaded: the 1,797 8x8 digit images ship inside scikit-learn. With a fixed seed
+the demo writes them as PNG files plus a ``samples.csv`` table, then plants:
+
+* **wrong labels**: 5% of the training images get another class's label;
+* **exact duplicates**: 20 training images copied byte for byte under new ids;
+* **near duplicates**: 30 training images copied with light pixel noise;
+* **train/test leak**: 15 test images copied (lightly noised) into the training split;
+* **unlabelled pool**: 300 images with an empty label.
+
+What was planted, by ``sample_id``, is written to ``data/digits/planted.json`` so every later
+stage can print "planted vs found".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.artifacts import write_json, write_text
+from curate.errors import WorkspaceError
+from curate.workspace import DataSpec, dvc_command, init_workspace, run_tool
+
+MARKER = ".curate-demo"
+DATA_DIR = "data/digits"
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    seed: int = 0
+    n_pool: int = 300
+    n_test: int = 300
+    wrong_label_rate: float = 0.05
+    n_exact_duplicates: int = 20
+    n_near_duplicates: int = 30
+    n_leaks: int = 15
+    noise: float = 6.0  # std of the pixel noise on near-duplicates (0-255 scale)
+
+
+def demo_data_spec() -> DataSpec:
+    return DataSpec(
+        sources=[{"path": f"{DATA_DIR}/samples.csv"}],
+        modality="image",
+        input_column="image",
+        label_column="label",
+        id_column="image_id",
+        split_column="split",
+        metadata_columns=["origin"],
+        classes=[str(d) for d in range(10)],
+    )
+
+
+def write_demo_data(root: Path, plan: DemoPlan = DemoPlan()) -> dict[str, Any]:
+    """Write the digits images, samples.csv and planted.json under ``root/data/digits``."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    rng = np.random.default_rng(plan.seed)
+    digits = load_digits()
+    images = np.clip(digits.images * (255.0 / 16.0), 0, 255).astype(np.uint8)
+    labels = digits.target.astype(int)
+    n = len(images)
+    order = rng.permutation(n)
+    pool_idx = order[: plan.n_pool]
+    test_idx = order[plan.n_pool : plan.n_pool + plan.n_test]
+    train_idx = order[plan.n_pool + plan.n_test :]
+
+    out = root / DATA_DIR
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+
+    def add(pixels: np.ndarray, label: str, split: str, origin: str) -> str:
+        image_id = f"digit-{len(rows):05d}"
+        rel = f"images/{image_id}.png"
+        Image.fromarray(pixels, mode="L").save(out / rel)
+        rows.append({"image_id": image_id, "image": rel, "label": label, "split": split, "origin": origin})
+        return image_id
+
+    ids_by_index: dict[int, str] = {}
+    for split, idx in (("train", train_idx), ("test", test_idx), ("unlabeled", pool_idx)):
+        for i in idx:
+            label = "" if split == "unlabeled" else str(labels[i])
+            ids_by_index[int(i)] = add(images[i], label, split, "original")
+
+    planted: dict[str, Any] = {"seed": plan.seed}
+    # Wrong labels: a different class, drawn uniformly.
+    n_wrong = int(round(plan.wrong_label_rate * len(train_idx)))
+    wrong = rng.choice(train_idx, size=n_wrong, replace=False)
+    by_id = {r["image_id"]: r for r in rows}
+    planted["wrong_labels"] = []
+    for i in sorted(int(x) for x in wrong):
+        new = int(rng.choice([c for c in range(10) if c != labels[i]]))
+        by_id[ids_by_index[i]]["label"] = str(new)
+        planted["wrong_labels"].append(
+            {"sample_id": ids_by_index[i], "true_label": str(labels[i]), "given_label": str(new)}
+        )
+
+    def noisy(pixels: np.ndarray) -> np.ndarray:
+        return np.clip(pixels + rng.normal(0, plan.noise, pixels.shape), 0, 255).astype(np.uint8)
+
+    rest = np.setdiff1d(train_idx, wrong)
+    picks = rng.choice(rest, size=plan.n_exact_duplicates + plan.n_near_duplicates, replace=False)
+    planted["exact_duplicates"] = []
+    for i in picks[: plan.n_exact_duplicates]:
+        original = by_id[ids_by_index[int(i)]]
+        copy = add(images[i], original["label"], "train", "exact-copy")
+        planted["exact_duplicates"].append({"sample_id": copy, "original": original["image_id"]})
+    planted["near_duplicates"] = []
+    for i in picks[plan.n_exact_duplicates :]:
+        original = by_id[ids_by_index[int(i)]]
+        copy = add(noisy(images[i]), original["label"], "train", "near-copy")
+        planted["near_duplicates"].append({"sample_id": copy, "original": original["image_id"]})
+    planted["leaks"] = []
+    for i in rng.choice(test_idx, size=plan.n_leaks, replace=False):
+        original = by_id[ids_by_index[int(i)]]
+        copy = add(noisy(images[i]), original["label"], "train", "test-leak")
+        planted["leaks"].append({"sample_id": copy, "test_sample_id": original["image_id"]})
+    planted["unlabelled_pool"] = len(pool_idx)
+
+    header = "image_id,image,label,split,origin\n"
+    body = "".join(f"{r['image_id']},{r['image']},{r['label']},{r['split']},{r['origin']}\n" for r in rows)
+    write_text(header + body, out / "samples.csv")
+    write_json(planted, out / "planted.json")
+    return planted
+
+
+def build_demo(target: str | Path, *, repro: bool = True, plan: DemoPlan = DemoPlan()) -> dict[str, Any]:
+    """Create the demo workspace at ``target`` (a new or earlier demo folder) and run the pipeline.
+
+    Returns a summary with the planted problems and the pipeline's metrics.
+    """
+    root = Path(target).resolve()
+    if root.exists() and any(root.iterdir()):
+        if not (root / MARKER).exists():
+            raise WorkspaceError(
+                f"{root} exists and is not empty, and it is not a curate demo folder. Choose a "
+                "new folder for the demo, e.g. `curate demo demo-workspace`."
+            )
+        shutil.rmtree(root)  # an earlier demo: rebuild it from scratch
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("created by `curate demo`; safe to delete\n")
+    # The demo is its own git repository even when created inside another one.
+    run_tool(["git", "init", "-q"], root, "initialise a git repository")
+    planted = write_demo_data(root, plan)
+    init_workspace(root, demo_data_spec(), image_size=8)
+    run_tool(["git", "add", "-A"], root, "stage the demo files")
+    run_tool(
+        ["git", "-c", "user.name=curate demo", "-c", "user.email=demo@curate.invalid",
+         "commit", "-q", "-m", "curate demo workspace"],
+        root,
+        "commit the demo workspace",
+    )
+    summary: dict[str, Any] = {"workspace": str(root), "planted": _counts(planted)}
+    if repro:
+        run_tool(dvc_command("repro"), root, "run `dvc repro`")
+        for name in ("manifest/summary.json", "embeddings/summary.json"):
+            summary[name] = json.loads((root / name).read_text())
+    return summary
+
+
+def _counts(planted: dict[str, Any]) -> dict[str, int]:
+    return {k: (len(v) if isinstance(v, list) else v) for k, v in planted.items() if k != "seed"}

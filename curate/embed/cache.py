@@ -1,0 +1,65 @@
+"""Content-addressed embedding cache.
+
+Vectors are stored per embedder identity as Parquet shards of ``(content_hash, vector)``.
+New vectors go into a new shard written atomically, so an interrupted run keeps every shard it
+finished and the next run embeds only what is still missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.artifacts import write_json, write_parquet
+
+
+class EmbeddingCache:
+    def __init__(self, root: str | Path, identity: str) -> None:
+        key = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+        self.dir = Path(root) / key
+        self.identity = identity
+
+    def load(self, wanted: set[str]) -> dict[str, np.ndarray]:
+        """Cached vectors for the content hashes in ``wanted``."""
+        found: dict[str, np.ndarray] = {}
+        if not self.dir.is_dir():
+            return found
+        for shard in sorted(self.dir.glob("shard-*.parquet")):
+            table = pq.read_table(shard)
+            hashes = table.column("content_hash").to_pylist()
+            vectors = to_matrix(table.column("vector"))
+            for i, h in enumerate(hashes):
+                if h in wanted:
+                    found[h] = vectors[i]
+        return found
+
+    def add(self, hashes: list[str], vectors: np.ndarray) -> None:
+        """Store a new shard."""
+        if not hashes:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        info = self.dir / "identity.json"
+        if not info.exists():
+            write_json({"identity": self.identity}, info)
+        digest = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:16]
+        table = pa.table({"content_hash": pa.array(hashes, pa.string()), "vector": from_matrix(vectors)})
+        write_parquet(table, self.dir / f"shard-{digest}.parquet")
+
+
+def from_matrix(matrix: np.ndarray) -> pa.FixedSizeListArray:
+    """float32 (n, d) matrix -> Arrow fixed-size-list column."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
+
+
+def to_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Arrow (fixed-size) list column -> float32 (n, d) matrix."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    n = len(column)
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return flat.reshape(n, -1) if n else flat.reshape(0, 0)

@@ -1,0 +1,8 @@
+"""Where artifacts live inside a workspace (paths relative to the workspace root)."""
+
+from __future__ import annotations
+
+MANIFEST = "manifest/manifest.parquet"
+MANIFEST_SUMMARY = "manifest/summary.json"
+EMBEDDINGS = "embeddings/embeddings.parquet"
+EMBEDDINGS_SUMMARY = "embeddings/summary.json"

@@ -1,0 +1,29 @@
+"""Reading pipeline artifacts back, with a clear error when a stage has not run yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.errors import DataError
+
+
+def read_artifact(path: str | Path, produced_by: str) -> pa.Table:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"{path} does not exist; it is produced by the '{produced_by}' stage. Run "
+            f"`dvc repro {produced_by}` (or `curate {produced_by}`) first."
+        )
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(
+            f"{path} is not a readable Parquet file ({exc}). Re-run `dvc repro {produced_by}`."
+        ) from None
+
+
+def read_manifest(path: str | Path) -> pa.Table:
+    return read_artifact(path, "ingest")

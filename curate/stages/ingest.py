@@ -1,0 +1,19 @@
+"""Stage ``ingest``: sources -> validated manifest (Parquet) + summary metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curate import layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.dataset import build_manifest, summarize
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = build_manifest(cfg)
+    summary = summarize(manifest)
+    write_parquet(manifest, cfg.path(layout.MANIFEST))
+    write_json(summary, cfg.path(layout.MANIFEST_SUMMARY))
+    return summary

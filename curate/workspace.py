@@ -1,0 +1,332 @@
+"""Scaffold a curation workspace in a git repository: dvc.yaml, params.yaml, configs/.
+
+``curate init`` writes the pipeline around the user's data so that the next command is
+``dvc repro``. Existing files are never overwritten unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curate import layout
+from curate.artifacts import write_text
+from curate.config import SourceConfig, load_config
+from curate.errors import ConfigError, WorkspaceError
+from curate.sources import read_source, resolve_format
+
+TEXT_COLUMNS = ("text", "sentence", "content", "message", "query", "input", "document")
+IMAGE_COLUMNS = ("image", "image_path", "path", "file", "filename", "filepath")
+LABEL_COLUMNS = ("label", "labels", "category", "intent", "class", "target", "y")
+ID_COLUMNS = ("sample_id", "id", "uid", "uuid")
+SPLIT_COLUMNS = ("split", "subset", "fold")
+GITIGNORE_LINES = ("/.curate/",)
+
+EMBED_YAML = """\
+# Embedding settings. Vectors are cached in embed.cache_dir by content hash and embedder
+# identity, so re-running after adding rows embeds only the new rows.
+embed:
+  embedder: auto          # auto | text | image | tabular | precomputed (auto: by data.modality)
+  batch_size: 64
+  cache_dir: .curate/cache/embeddings
+  text:
+    model: bundled        # bundled all-MiniLM-L6-v2, or a local sentence-transformers folder
+    max_seq_length: 256
+  image:
+    size: {image_size}    # images are resized to size x size
+    grayscale: true
+    dim: 256              # seeded random projection of the pixels; null keeps raw pixels
+    module: null          # or package.module:factory returning a torch.nn.Module
+    module_version: "1"   # bump when the module's weights change
+"""
+
+PARAMS_YAML = """\
+# Pipeline-wide parameters. Component settings live in configs/*.yaml.
+seed: 0
+"""
+
+
+@dataclass
+class DataSpec:
+    """What ``curate init`` learned or was told about the user's data."""
+
+    sources: list[dict[str, Any]]
+    modality: str
+    input_column: str | None
+    label_column: str | None
+    id_column: str | None = None
+    split_column: str | None = None
+    feature_columns: list[str] = field(default_factory=list)
+    metadata_columns: list[str] = field(default_factory=list)
+    split_values: dict[str, str] = field(default_factory=dict)
+    classes: list[str] | None = None
+    image_root: str | None = None
+
+    def to_yaml(self) -> str:
+        data: dict[str, Any] = {"sources": self.sources, "modality": self.modality}
+        if self.modality == "tabular":
+            data["feature_columns"] = self.feature_columns
+            data["input_column"] = None
+        else:
+            data["input_column"] = self.input_column
+        data["label_column"] = self.label_column
+        data["id_column"] = self.id_column
+        data["split_column"] = self.split_column
+        if self.split_values:
+            data["split_values"] = self.split_values
+        data["metadata_columns"] = self.metadata_columns
+        if self.classes is not None:
+            data["classes"] = self.classes
+        if self.image_root:
+            data["image_root"] = self.image_root
+        header = (
+            "# Where the data is and which columns mean what. See README.md, 'Data contract'.\n"
+            "# label_column: null makes every row part of the unlabelled pool; rows with an\n"
+            "# empty label are always in the pool.\n"
+        )
+        return header + yaml.safe_dump({"data": data}, sort_keys=False)
+
+
+def data_dependencies(spec: DataSpec) -> list[str]:
+    """What the ingest stage depends on: every source, plus the image folders for image data.
+
+    Image tables reference files by path, so the folder holding them is a dependency too:
+    ``image_root`` when set, otherwise the folder of each table source.
+    """
+    deps = [s["path"] for s in spec.sources]
+    if spec.modality == "image":
+        if spec.image_root:
+            deps.append(spec.image_root)
+        else:
+            for path in list(deps):
+                parent = str(Path(path).parent)
+                if Path(path).suffix and parent not in deps:
+                    deps.append(parent)
+    return deps
+
+
+def render_dvc_yaml(deps: Sequence[str]) -> str:
+    """The default pipeline for a workspace whose ingest stage depends on ``deps``."""
+    stages = {
+        "ingest": {
+            "cmd": "curate ingest",
+            "deps": list(deps),
+            "params": [{"configs/data.yaml": ["data"]}],
+            "outs": [layout.MANIFEST],
+            "metrics": [{layout.MANIFEST_SUMMARY: {"cache": False}}],
+        },
+        "embed": {
+            "cmd": "curate embed",
+            "deps": [layout.MANIFEST],
+            "params": ["seed", {"configs/embed.yaml": ["embed"]}],
+            "outs": [layout.EMBEDDINGS],
+            "metrics": [{layout.EMBEDDINGS_SUMMARY: {"cache": False}}],
+        },
+    }
+    header = (
+        "# The curation pipeline, written by `curate init`. Each stage calls a thin module in\n"
+        "# curate/stages/; settings live in params.yaml and configs/*.yaml.\n"
+    )
+    return header + yaml.safe_dump({"stages": stages}, sort_keys=False)
+
+
+def infer_data_spec(
+    root: Path,
+    data: Sequence[str],
+    *,
+    modality: str | None = None,
+    input_column: str | None = None,
+    label_column: str | None = None,
+    no_label: bool = False,
+    id_column: str | None = None,
+    split_column: str | None = None,
+    feature_columns: Sequence[str] = (),
+    metadata_columns: Sequence[str] = (),
+    header: bool = True,
+    column_names: Sequence[str] | None = None,
+    fmt: str = "auto",
+) -> DataSpec:
+    """Build a data spec from ``--data`` arguments (``[SPLIT=]PATH``), guessing column roles.
+
+    Guesses are made only where the user gave nothing, from common column names; anything
+    that cannot be guessed is an error that says which option to pass.
+    """
+    if not data:
+        raise ConfigError("no data given. Pass --data PATH (repeat it, or use SPLIT=PATH).")
+    sources: list[dict[str, Any]] = []
+    first_columns: list[str] | None = None
+    for item in data:
+        split, sep, raw_path = item.partition("=")
+        if not sep:
+            split, raw_path = None, item
+        path = Path(raw_path).expanduser().resolve()
+        source: dict[str, Any] = {"path": _relative_to(path, root)}
+        if fmt != "auto":
+            source["format"] = fmt
+        if not header:
+            source["header"] = False
+        if column_names:
+            source["column_names"] = list(column_names)
+        if split:
+            source["split"] = split
+        sources.append(source)
+        if first_columns is None:
+            src = SourceConfig(
+                path=str(path),
+                format=fmt,  # type: ignore[arg-type]
+                header=header,
+                column_names=tuple(column_names) if column_names else None,
+            )
+            if resolve_format(src, path) == "image_folder":
+                modality = modality or "image"
+                input_column = input_column or "path"
+                label_column = label_column or "label"
+                first_columns = ["path", "label"]
+            else:
+                first_columns = read_source(src, path).column_names
+
+    assert first_columns is not None
+    where = data[0].partition("=")[2] or data[0]
+    if feature_columns:
+        modality = modality or "tabular"
+    if input_column is None and modality != "tabular":
+        candidates = IMAGE_COLUMNS if modality == "image" else TEXT_COLUMNS
+        if modality is None:
+            candidates = TEXT_COLUMNS + IMAGE_COLUMNS
+        input_column = _pick(first_columns, candidates)
+        if input_column is None:
+            raise ConfigError(
+                f"cannot tell which column of {where} holds the inputs; columns are: "
+                f"{', '.join(first_columns)}. Pass --input-column NAME (or --feature-column "
+                "for tabular data)."
+            )
+    if modality is None:
+        modality = "image" if input_column in IMAGE_COLUMNS else "text"
+    if no_label:
+        label_column = None
+    elif label_column is None:
+        label_column = _pick(first_columns, LABEL_COLUMNS)
+        if label_column is None:
+            raise ConfigError(
+                f"cannot tell which column of {where} holds the labels; columns are: "
+                f"{', '.join(first_columns)}. Pass --label-column NAME, or --no-label for an "
+                "unlabelled dataset."
+            )
+    if id_column is None:
+        id_column = _pick(first_columns, ID_COLUMNS)
+    if split_column is None and not any("split" in s for s in sources):
+        split_column = _pick(first_columns, SPLIT_COLUMNS)
+    return DataSpec(
+        sources=sources,
+        modality=modality,
+        input_column=input_column,
+        label_column=label_column,
+        id_column=id_column,
+        split_column=split_column,
+        feature_columns=list(feature_columns),
+        metadata_columns=list(metadata_columns),
+    )
+
+
+def init_workspace(root: str | Path, spec: DataSpec, *, force: bool = False, image_size: int = 32) -> list[Path]:
+    """Write dvc.yaml, params.yaml and configs/ into ``root`` and make it a git + DVC repo.
+
+    Returns the files written. Refuses to overwrite existing pipeline files unless ``force``.
+    """
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    files = {
+        root / "dvc.yaml": render_dvc_yaml(data_dependencies(spec)),
+        root / "params.yaml": PARAMS_YAML,
+        root / "configs" / "data.yaml": spec.to_yaml(),
+        root / "configs" / "embed.yaml": EMBED_YAML.format(image_size=image_size),
+    }
+    existing = [p for p in files if p.exists()]
+    if existing and not force:
+        raise WorkspaceError(
+            f"{', '.join(str(p.relative_to(root)) for p in existing)} already exist(s) in "
+            f"{root}. Pass --force to overwrite them, or edit them by hand."
+        )
+    _ensure_git(root)
+    _ensure_dvc(root)
+    for path, text in files.items():
+        write_text(text, path)
+    _extend_gitignore(root)
+    load_config(root)  # what we wrote must load; fail here rather than in `dvc repro`
+    return list(files)
+
+
+def run_tool(args: Sequence[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
+    """Run git or dvc; a failure becomes a WorkspaceError quoting the tool's own message."""
+    env = tool_env()
+    try:
+        proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise WorkspaceError(f"cannot {what}: '{args[0]}' is not installed or not on PATH.") from None
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise WorkspaceError(f"cannot {what} in {cwd}: {' '.join(tail)}")
+    return proc
+
+
+def dvc_command(*args: str) -> list[str]:
+    """Invoke the DVC that is installed next to this Python, whatever PATH says."""
+    return [sys.executable, "-m", "dvc", *args]
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for git/dvc subprocesses: this interpreter's bin dir first on PATH (so the
+    pipeline's ``curate`` commands resolve to this installation) and DVC analytics off."""
+    env = dict(os.environ)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    return env
+
+
+def _ensure_git(root: Path) -> None:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        run_tool(["git", "init", "-q"], root, "initialise a git repository")
+
+
+def _ensure_dvc(root: Path) -> None:
+    if not (root / ".dvc").is_dir():
+        top = run_tool(["git", "rev-parse", "--show-toplevel"], root, "find the git root")
+        if Path(top.stdout.strip()).resolve() != root:
+            # DVC can live in a subdirectory of a git repository (monorepo layout).
+            run_tool(dvc_command("init", "-q", "--subdir"), root, "initialise DVC")
+        else:
+            run_tool(dvc_command("init", "-q"), root, "initialise DVC")
+
+
+def _extend_gitignore(root: Path) -> None:
+    path = root / ".gitignore"
+    lines = path.read_text().splitlines() if path.exists() else []
+    missing = [line for line in GITIGNORE_LINES if line not in lines]
+    if missing:
+        write_text("\n".join([*lines, *missing]) + "\n", path)
+
+
+def _pick(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    for name in candidates:
+        if name in lower:
+            return lower[name]
+    return None
+
+
+def _relative_to(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
