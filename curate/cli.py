@@ -83,7 +83,9 @@ def embed(workspace: Path) -> None:
     "that source in one split (train, validation, test, unlabeled).",
 )
 @click.option(
-    "--modality", type=click.Choice(["text", "image", "tabular", "embedding"]), default=None,
+    "--modality",
+    type=click.Choice(["text", "image", "tabular", "embedding"]),
+    default=None,
     help="Kind of input (default: guessed from the data).",
 )
 @click.option("--input-column", default=None, help="Column with the text, image path or embedding.")
@@ -91,20 +93,39 @@ def embed(workspace: Path) -> None:
 @click.option("--no-label", is_flag=True, help="The data has no labels (an unlabelled pool).")
 @click.option("--id-column", default=None, help="Column with unique sample ids (optional).")
 @click.option("--split-column", default=None, help="Column with train/validation/test/unlabeled.")
-@click.option("--feature-column", "feature_columns", multiple=True, help="Tabular feature column; repeat.")
-@click.option("--metadata-column", "metadata_columns", multiple=True, help="Column to carry through; repeat.")
+@click.option(
+    "--feature-column", "feature_columns", multiple=True, help="Tabular feature column; repeat."
+)
+@click.option(
+    "--metadata-column", "metadata_columns", multiple=True, help="Column to carry through; repeat."
+)
 @click.option("--no-header", is_flag=True, help="CSV/TSV files have no header line.")
 @click.option("--column-names", default=None, help="Comma-separated names for a headerless file.")
 @click.option(
-    "--format", "fmt", default="auto",
+    "--format",
+    "fmt",
+    default="auto",
     type=click.Choice(["auto", "csv", "tsv", "parquet", "jsonl", "image_folder"]),
     help="Source format (default: from the file suffix).",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing dvc.yaml / params.yaml / configs.")
 @_handle_errors
-def init(path: Path, data, modality, input_column, label_column, no_label, id_column,
-         split_column, feature_columns, metadata_columns, no_header, column_names, fmt,
-         force) -> None:
+def init(
+    path: Path,
+    data,
+    modality,
+    input_column,
+    label_column,
+    no_label,
+    id_column,
+    split_column,
+    feature_columns,
+    metadata_columns,
+    no_header,
+    column_names,
+    fmt,
+    force,
+) -> None:
     """Scaffold a curation workspace at PATH (default: here) around your data.
 
     Runs `git init` and `dvc init` if needed and writes dvc.yaml, params.yaml and configs/.
@@ -133,15 +154,18 @@ def init(path: Path, data, modality, input_column, label_column, no_label, id_co
     click.echo(f"curate workspace ready in {root}")
     for file in written:
         click.echo(f"  wrote {file.relative_to(root)}")
+    inputs = spec.input_column or ", ".join(spec.feature_columns)
     click.echo(
-        f"modality: {spec.modality}; input: {spec.input_column or ', '.join(spec.feature_columns)}; "
-        f"label: {spec.label_column}; id: {spec.id_column or '(from content)'}"
+        f"modality: {spec.modality}; input: {inputs}; label: {spec.label_column}; "
+        f"id: {spec.id_column or '(from content)'}"
     )
     click.echo("Check configs/data.yaml, then run: dvc repro")
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-workspace"))
+@click.argument(
+    "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-workspace")
+)
 @click.option("--no-repro", is_flag=True, help="Only build the workspace; do not run dvc repro.")
 @_handle_errors
 def demo(directory: Path, no_repro: bool) -> None:

@@ -145,10 +145,13 @@ def load_config(root: str | Path = ".") -> Config:
         raise ConfigError(
             f"unknown config section(s): {where}. Known sections are: {', '.join(sorted(known))}."
         )
-    values = {
-        key: _build(_field_type(Config, key), value, f"{origin[key]}: {key}")
-        for key, value in merged.items()
-    }
+    try:
+        values = {
+            key: _build(_field_type(Config, key), value, f"{origin[key]}: {key}")
+            for key, value in merged.items()
+        }
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} Fix it in that file.") from None
     cfg = Config(root=root, **values)
     _check_consistency(cfg, origin.get("data"))
     return cfg
@@ -158,7 +161,10 @@ def _read_yaml(file: Path) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(file.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{file} is not valid YAML: {exc}. Fix the syntax and retry.") from None
+        detail = " ".join(str(exc).split())  # one paragraph, not PyYAML's multi-line text
+        raise ConfigError(
+            f"{file} is not valid YAML: {detail}. Fix the syntax and retry."
+        ) from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

@@ -47,17 +47,31 @@ def build_manifest(cfg: Config) -> pa.Table:
     """Read every source of ``cfg.data``, validate, and return the manifest table."""
     data = cfg.data
     parts = []
+    dims: dict[int, Path] = {}
+    where = _describe_sources(cfg)
     for i, source in enumerate(data.sources):
         path = cfg.path(source.path)
         table = read_source(source, path)
-        parts.append(_normalise_source(cfg, i, path, table))
-    manifest = pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]
-    where = _describe_sources(cfg)
-    if manifest.num_rows == 0:
+        if table.num_rows == 0:
+            _require_columns(data, path, table, split_fixed=source.split is not None)
+            continue
+        part = _normalise_source(cfg, i, path, table)
+        if data.modality == "embedding":
+            dims.setdefault(part.schema.field(data.input_column).type.list_size, path)
+        parts.append(part)
+    if not parts:
         raise DataError(
             f"the dataset is empty: {where} contain(s) no rows. Point data.sources at files "
             "with data."
         )
+    if len(dims) > 1:
+        found = ", ".join(f"{d} in {p}" for d, p in dims.items())
+        raise DataError(
+            f"embedding column '{data.input_column}' has different dimensions across sources "
+            f"({found}). All embeddings must come from the same model; re-export them, or set "
+            "data.embedding_dim in configs/data.yaml to the expected dimension."
+        )
+    manifest = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     _check_labels(data, manifest, where)
     ids = _sample_ids(data, manifest, where)
     manifest = manifest.set_column(0, "sample_id", ids)
@@ -86,7 +100,7 @@ def summarize(manifest: pa.Table) -> dict[str, Any]:
 def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> pa.Table:
     data = cfg.data
     source = data.sources[index]
-    _require_columns(data, path, table)
+    _require_columns(data, path, table, split_fixed=source.split is not None)
     n = table.num_rows
     fmt = resolve_format(source, path)
 
@@ -145,13 +159,13 @@ def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> p
     return pa.table(columns)
 
 
-def _require_columns(data: DataConfig, path: Path, table: pa.Table) -> None:
+def _require_columns(data: DataConfig, path: Path, table: pa.Table, split_fixed: bool) -> None:
     wanted = {
         "data.input_column": [data.input_column] if data.modality != "tabular" else [],
         "data.feature_columns": list(data.feature_columns) if data.modality == "tabular" else [],
         "data.id_column": [data.id_column] if data.id_column else [],
         "data.label_column": [data.label_column] if data.label_column else [],
-        "data.split_column": [data.split_column] if data.split_column else [],
+        "data.split_column": [data.split_column] if data.split_column and not split_fixed else [],
         "data.metadata_columns": list(data.metadata_columns),
     }
     present = table.column_names
@@ -361,15 +375,26 @@ def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_floating(column.type):
         # 1.0 -> "1": integer-valued floats appear when a CSV column has blanks.
         values = [
-            None if v is None or (isinstance(v, float) and math.isnan(v))
+            None
+            if v is None or (isinstance(v, float) and math.isnan(v))
             else (str(int(v)) if float(v).is_integer() else str(v))
             for v in column.to_pylist()
         ]
         return pa.chunked_array([pa.array(values, pa.string())])
-    try:
-        return column.cast(pa.string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.chunked_array([pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())])
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        # Readers reject non-UTF-8 text files; Parquet binary columns must decode cleanly.
+        try:
+            return pa.chunked_array(
+                [pa.array([None if v is None else v.decode("utf-8") for v in column.to_pylist()])],
+                pa.string(),
+            )
+        except UnicodeDecodeError:
+            raise DataError(
+                "a binary column is not valid UTF-8 text. Store text columns as UTF-8 strings."
+            ) from None
+    return pa.chunked_array(
+        [pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())]
+    )
 
 
 def _null_rows(column: pa.ChunkedArray) -> list[int]:

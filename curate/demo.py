@@ -79,7 +79,9 @@ def write_demo_data(root: Path, plan: DemoPlan = DemoPlan()) -> dict[str, Any]:
         image_id = f"digit-{len(rows):05d}"
         rel = f"images/{image_id}.png"
         Image.fromarray(pixels, mode="L").save(out / rel)
-        rows.append({"image_id": image_id, "image": rel, "label": label, "split": split, "origin": origin})
+        rows.append(
+            {"image_id": image_id, "image": rel, "label": label, "split": split, "origin": origin}
+        )
         return image_id
 
     ids_by_index: dict[int, str] = {}
@@ -124,13 +126,17 @@ def write_demo_data(root: Path, plan: DemoPlan = DemoPlan()) -> dict[str, Any]:
     planted["unlabelled_pool"] = len(pool_idx)
 
     header = "image_id,image,label,split,origin\n"
-    body = "".join(f"{r['image_id']},{r['image']},{r['label']},{r['split']},{r['origin']}\n" for r in rows)
+    body = "".join(
+        f"{r['image_id']},{r['image']},{r['label']},{r['split']},{r['origin']}\n" for r in rows
+    )
     write_text(header + body, out / "samples.csv")
     write_json(planted, out / "planted.json")
     return planted
 
 
-def build_demo(target: str | Path, *, repro: bool = True, plan: DemoPlan = DemoPlan()) -> dict[str, Any]:
+def build_demo(
+    target: str | Path, *, repro: bool = True, plan: DemoPlan = DemoPlan()
+) -> dict[str, Any]:
     """Create the demo workspace at ``target`` (a new or earlier demo folder) and run the pipeline.
 
     Returns a summary with the planted problems and the pipeline's metrics.
@@ -151,8 +157,17 @@ def build_demo(target: str | Path, *, repro: bool = True, plan: DemoPlan = DemoP
     init_workspace(root, demo_data_spec(), image_size=8)
     run_tool(["git", "add", "-A"], root, "stage the demo files")
     run_tool(
-        ["git", "-c", "user.name=curate demo", "-c", "user.email=demo@curate.invalid",
-         "commit", "-q", "-m", "curate demo workspace"],
+        [
+            "git",
+            "-c",
+            "user.name=curate demo",
+            "-c",
+            "user.email=demo@curate.invalid",
+            "commit",
+            "-q",
+            "-m",
+            "curate demo workspace",
+        ],
         root,
         "commit the demo workspace",
     )

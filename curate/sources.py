@@ -62,17 +62,24 @@ def read_source(source: SourceConfig, path: Path) -> pa.Table:
         raise DataError(f"data source {path} is a folder, but its format is {fmt!r}.")
     try:
         if fmt in ("csv", "tsv"):
-            return _read_delimited(source, path, "," if fmt == "csv" else "\t")
-        if fmt == "parquet":
+            table = _read_delimited(source, path, "," if fmt == "csv" else "\t")
+        elif fmt == "parquet":
             return pq.read_table(path)
-        if fmt == "jsonl":
-            return pajson.read_json(path)
+        else:
+            table = pajson.read_json(path)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
         raise DataError(
             f"cannot read {path} as {fmt}: {_first_line(exc)}. Check that the file is a complete, "
             f"valid {fmt} file, or set the right format on this source in configs/data.yaml."
         ) from None
-    raise AssertionError(fmt)  # resolve_format only returns known formats
+    # Arrow reads text that is not valid UTF-8 as binary; refuse rather than store bytes.
+    binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
+    if binary:
+        raise DataError(
+            f"{path}: column(s) {', '.join(binary)} are not valid UTF-8 text. Re-save the file "
+            "as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
+        )
+    return table
 
 
 def _read_delimited(source: SourceConfig, path: Path, delimiter: str) -> pa.Table:
@@ -82,7 +89,9 @@ def _read_delimited(source: SourceConfig, path: Path, delimiter: str) -> pa.Tabl
             f"{path}: column_names is set but header is true. Set header: false for a file "
             "without a header line, or drop column_names to use the header."
         )
-    read = pacsv.ReadOptions(column_names=names, autogenerate_column_names=not source.header and not names)
+    read = pacsv.ReadOptions(
+        column_names=names, autogenerate_column_names=not source.header and not names
+    )
     # TSV exports rarely quote fields and often contain stray quote characters in text.
     parse = pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if delimiter == "," else False)
     convert = pacsv.ConvertOptions(strings_can_be_null=True)
@@ -106,4 +115,4 @@ def _read_image_folder(root: Path) -> pa.Table:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__

@@ -235,7 +235,9 @@ def infer_data_spec(
     )
 
 
-def init_workspace(root: str | Path, spec: DataSpec, *, force: bool = False, image_size: int = 32) -> list[Path]:
+def init_workspace(
+    root: str | Path, spec: DataSpec, *, force: bool = False, image_size: int = 32
+) -> list[Path]:
     """Write dvc.yaml, params.yaml and configs/ into ``root`` and make it a git + DVC repo.
 
     Returns the files written. Refuses to overwrite existing pipeline files unless ``force``.
@@ -269,7 +271,9 @@ def run_tool(args: Sequence[str], cwd: Path, what: str) -> subprocess.CompletedP
     try:
         proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
     except FileNotFoundError:
-        raise WorkspaceError(f"cannot {what}: '{args[0]}' is not installed or not on PATH.") from None
+        raise WorkspaceError(
+            f"cannot {what}: '{args[0]}' is not installed or not on PATH."
+        ) from None
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         raise WorkspaceError(f"cannot {what} in {cwd}: {' '.join(tail)}")

@@ -89,7 +89,9 @@ def embed_manifest(
     for i, h in enumerate(hashes):
         first_row.setdefault(h, i)
 
-    cache = EmbeddingCache(cache_dir, embedder.identity) if cache_dir and embedder.cacheable else None
+    cache = (
+        EmbeddingCache(cache_dir, embedder.identity) if cache_dir and embedder.cacheable else None
+    )
     vectors = cache.load(set(first_row)) if cache else {}
     n_cached = len(vectors)
     todo = [h for h in first_row if h not in vectors]

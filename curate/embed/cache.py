@@ -46,7 +46,9 @@ class EmbeddingCache:
         if not info.exists():
             write_json({"identity": self.identity}, info)
         digest = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:16]
-        table = pa.table({"content_hash": pa.array(hashes, pa.string()), "vector": from_matrix(vectors)})
+        table = pa.table(
+            {"content_hash": pa.array(hashes, pa.string()), "vector": from_matrix(vectors)}
+        )
         write_parquet(table, self.dir / f"shard-{digest}.parquet")
 
 

@@ -36,7 +36,9 @@ class ImageEmbedder:
     def identity(self) -> str:
         mode = "L" if self.cfg.grayscale else "RGB"
         if self.cfg.module:
-            return f"image/module/{self.cfg.module}@{self.cfg.module_version}/{mode}/{self.cfg.size}"
+            return (
+                f"image/module/{self.cfg.module}@{self.cfg.module_version}/{mode}/{self.cfg.size}"
+            )
         return f"image/pixels/{mode}/{self.cfg.size}/dim={self.cfg.dim}/seed={self.seed}"
 
     def fit(self, manifest: pa.Table) -> None:
@@ -62,7 +64,7 @@ class ImageEmbedder:
                 img = img.convert("L" if self.cfg.grayscale else "RGB")
                 img = img.resize((self.cfg.size, self.cfg.size), Image.Resampling.BILINEAR)
                 arr = np.asarray(img, dtype=np.float32) / 255.0
-        except (UnidentifiedImageError, OSError) as exc:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
             raise EmbeddingError(
                 f"cannot decode image {path}: {exc}. Replace or remove the file and re-run."
             ) from None
@@ -91,9 +93,7 @@ def load_module(spec: str):
     """Import ``package.module:factory`` and call the factory."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
-        raise EmbeddingError(
-            f"embed.image.module is {spec!r}; expected 'package.module:factory'."
-        )
+        raise EmbeddingError(f"embed.image.module is {spec!r}; expected 'package.module:factory'.")
     try:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:

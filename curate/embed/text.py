@@ -57,6 +57,9 @@ class TextEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # curate's own progress helper reports progress
 
             self._model = SentenceTransformer(str(self.model_path), device=self.device)
             self._model.max_seq_length = self.cfg.max_seq_length

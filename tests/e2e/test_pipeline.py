@@ -1,0 +1,199 @@
+"""End to end: `curate init` + `dvc repro` in a real temporary git + DVC repository."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from curate import layout
+from curate.cli import main
+from curate.demo import build_demo
+from curate.embed import to_matrix
+from curate.workspace import dvc_command, tool_env
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(args, cwd=cwd, env=tool_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def git_commit(cwd: Path, message: str) -> None:
+    run(["git", "add", "-A"], cwd)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            message,
+        ],
+        cwd,
+    )
+
+
+@pytest.fixture
+def tabular_repo(tmp_path: Path) -> Path:
+    """A user's git repo with a small tabular dataset (fast to embed, no model needed)."""
+    repo = tmp_path / "project"
+    (repo / "data").mkdir(parents=True)
+    run(["git", "init", "-q"], repo)
+    n = 200
+    table = pa.table(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "x1": [float(i % 17) for i in range(n)],
+            "x2": [float((i * 7) % 11) for i in range(n)],
+            "color": [["red", "green", "blue"][i % 3] for i in range(n)],
+            "label": [("yes" if i % 2 else "no") if i < 180 else None for i in range(n)],
+            "source": [f"s{i % 4}" for i in range(n)],
+        }
+    )
+    pq.write_table(table, repo / "data" / "rows.parquet")
+    return repo
+
+
+def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            str(tabular_repo),
+            "--data",
+            str(tabular_repo / "data" / "rows.parquet"),
+            "--feature-column",
+            "x1",
+            "--feature-column",
+            "x2",
+            "--feature-column",
+            "color",
+            "--metadata-column",
+            "source",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "modality: tabular" in result.output
+    assert (tabular_repo / ".dvc").is_dir()
+    data_yaml = (tabular_repo / "configs" / "data.yaml").read_text()
+    assert "path: data/rows.parquet" in data_yaml  # stored relative to the workspace
+    assert "id_column: id" in data_yaml
+    git_commit(tabular_repo, "curate init")
+
+    out = run(dvc_command("repro"), tabular_repo).stdout
+    assert "Running stage 'ingest'" in out and "Running stage 'embed'" in out
+
+    manifest = pq.read_table(tabular_repo / layout.MANIFEST)
+    assert manifest.num_rows == 200
+    assert manifest.column("sample_id").to_pylist()[:2] == ["r0", "r1"]
+    assert manifest.column("split").to_pylist().count("unlabeled") == 20
+    assert manifest.column("source").to_pylist()[:4] == ["s0", "s1", "s2", "s3"]
+    emb = pq.read_table(tabular_repo / layout.EMBEDDINGS)
+    assert emb.column("sample_id").to_pylist() == manifest.column("sample_id").to_pylist()
+    assert to_matrix(emb.column("embedding")).shape == (200, 5)  # 2 numeric + 3 one-hot
+    summary = json.loads((tabular_repo / layout.MANIFEST_SUMMARY).read_text())
+    assert summary["classes"] == {"no": 90, "yes": 90}
+
+    again = run(dvc_command("repro"), tabular_repo).stdout
+    assert "Running stage" not in again
+    assert "Data and pipelines are up to date" in again
+    status = run(dvc_command("status"), tabular_repo).stdout
+    assert "up to date" in status
+
+
+def test_changing_data_reruns_and_params_are_tracked(tabular_repo: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            str(tabular_repo),
+            "--data",
+            str(tabular_repo / "data" / "rows.parquet"),
+            "--feature-column",
+            "x1",
+            "--feature-column",
+            "color",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    run(dvc_command("repro"), tabular_repo)
+    cfg = tabular_repo / "configs" / "embed.yaml"
+    cfg.write_text(cfg.read_text().replace("batch_size: 64", "batch_size: 32"))
+    out = run(dvc_command("repro"), tabular_repo).stdout
+    assert "Stage 'ingest' didn't change" in out and "Running stage 'embed'" in out
+
+
+def test_bad_data_fails_dvc_repro_with_a_clear_message(tabular_repo: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            str(tabular_repo),
+            "--data",
+            str(tabular_repo / "data" / "rows.parquet"),
+            "--feature-column",
+            "x1",
+            "--label-column",
+            "label",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    cfg = tabular_repo / "configs" / "data.yaml"
+    cfg.write_text(cfg.read_text().replace("label_column: label", "label_column: category"))
+    proc = subprocess.run(
+        dvc_command("repro"), cwd=tabular_repo, env=tool_env(), capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "label column 'category' not found" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_init_refuses_to_overwrite_without_force(tabular_repo: Path) -> None:
+    args = [
+        "init",
+        str(tabular_repo),
+        "--data",
+        str(tabular_repo / "data" / "rows.parquet"),
+        "--feature-column",
+        "x1",
+    ]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 2
+    assert "already exist" in second.output and "--force" in second.output
+
+
+def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path) -> None:
+    summary = build_demo(tmp_path / "demo")
+    planted = summary["planted"]
+    manifest = summary["manifest/summary.json"]
+    assert manifest["exact_duplicate_rows"] == planted["exact_duplicates"] == 20
+    assert manifest["unlabelled"] == planted["unlabelled_pool"] == 300
+    assert summary["embeddings/summary.json"]["rows"] == manifest["rows"]
+    # The repository's own dvc.yaml, params.yaml and configs/ are exactly what the demo writes.
+    for name in ("dvc.yaml", "params.yaml", "configs/data.yaml", "configs/embed.yaml"):
+        assert (REPO / name).read_text() == (tmp_path / "demo" / name).read_text(), name
+    # Re-running the demo in the same folder rebuilds it; a foreign folder is refused.
+    build_demo(tmp_path / "demo", repro=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("mine")
+    proc = subprocess.run(
+        [sys.executable, "-m", "curate", "demo", str(tmp_path / "other")],
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "not a curate demo folder" in proc.stderr
+    assert (tmp_path / "other" / "keep.txt").read_text() == "mine"
