@@ -66,26 +66,27 @@ def tabular_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "init",
-            str(tabular_repo),
-            "--data",
-            str(tabular_repo / "data" / "rows.parquet"),
-            "--feature-column",
-            "x1",
-            "--feature-column",
-            "x2",
-            "--feature-column",
-            "color",
-            "--metadata-column",
-            "source",
-        ],
-    )
+def init(repo: Path, *options: str) -> str:
+    """`curate init` on the fixture's data with extra options; returns the CLI output."""
+    data = str(repo / "data" / "rows.parquet")
+    result = CliRunner().invoke(main, ["init", str(repo), "--data", data, *options])
     assert result.exit_code == 0, result.output
-    assert "modality: tabular" in result.output
+    return result.output
+
+
+def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
+    output = init(
+        tabular_repo,
+        "--feature-column",
+        "x1",
+        "--feature-column",
+        "x2",
+        "--feature-column",
+        "color",
+        "--metadata-column",
+        "source",
+    )
+    assert "modality: tabular" in output
     assert (tabular_repo / ".dvc").is_dir()
     data_yaml = (tabular_repo / "configs" / "data.yaml").read_text()
     assert "path: data/rows.parquet" in data_yaml  # stored relative to the workspace
@@ -114,20 +115,7 @@ def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
 
 
 def test_changing_data_reruns_and_params_are_tracked(tabular_repo: Path) -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "init",
-            str(tabular_repo),
-            "--data",
-            str(tabular_repo / "data" / "rows.parquet"),
-            "--feature-column",
-            "x1",
-            "--feature-column",
-            "color",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    init(tabular_repo, "--feature-column", "x1", "--feature-column", "color")
     run(dvc_command("repro"), tabular_repo)
     cfg = tabular_repo / "configs" / "embed.yaml"
     cfg.write_text(cfg.read_text().replace("batch_size: 64", "batch_size: 32"))
@@ -136,20 +124,7 @@ def test_changing_data_reruns_and_params_are_tracked(tabular_repo: Path) -> None
 
 
 def test_bad_data_fails_dvc_repro_with_a_clear_message(tabular_repo: Path) -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "init",
-            str(tabular_repo),
-            "--data",
-            str(tabular_repo / "data" / "rows.parquet"),
-            "--feature-column",
-            "x1",
-            "--label-column",
-            "label",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    init(tabular_repo, "--feature-column", "x1", "--label-column", "label")
     cfg = tabular_repo / "configs" / "data.yaml"
     cfg.write_text(cfg.read_text().replace("label_column: label", "label_column: category"))
     proc = subprocess.run(
@@ -161,18 +136,13 @@ def test_bad_data_fails_dvc_repro_with_a_clear_message(tabular_repo: Path) -> No
 
 
 def test_init_refuses_to_overwrite_without_force(tabular_repo: Path) -> None:
-    args = [
-        "init",
-        str(tabular_repo),
-        "--data",
-        str(tabular_repo / "data" / "rows.parquet"),
-        "--feature-column",
-        "x1",
-    ]
-    assert CliRunner().invoke(main, args).exit_code == 0
+    init(tabular_repo, "--feature-column", "x1")
+    data = str(tabular_repo / "data" / "rows.parquet")
+    args = ["init", str(tabular_repo), "--data", data, "--feature-column", "x1"]
     second = CliRunner().invoke(main, args)
     assert second.exit_code == 2
     assert "already exist" in second.output and "--force" in second.output
+    assert CliRunner().invoke(main, [*args, "--force"]).exit_code == 0
 
 
 def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path) -> None:
