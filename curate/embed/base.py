@@ -29,6 +29,10 @@ class Embedder(Protocol):
         """Learn dataset-level state (e.g. feature scaling). Most embedders do nothing."""
         ...
 
+    def prepare(self) -> None:
+        """Load heavy state (model weights); called once, only if something needs embedding."""
+        ...
+
     def embed(self, rows: pa.Table) -> np.ndarray:
         """Embed manifest rows; return a float32 array of shape (len(rows), dim)."""
         ...

@@ -25,8 +25,11 @@ class ImageEmbedder:
     name = "image"
     cacheable = True
 
-    def __init__(self, cfg: ImageEmbedConfig, root: Path, seed: int = 0) -> None:
+    def __init__(
+        self, cfg: ImageEmbedConfig, root: Path, seed: int = 0, batch_size: int = 64
+    ) -> None:
         self.cfg = cfg
+        self.batch_size = batch_size
         self.root = root
         self.seed = seed
         self._projection: np.ndarray | None = None
@@ -43,6 +46,11 @@ class ImageEmbedder:
 
     def fit(self, manifest: pa.Table) -> None:
         pass
+
+    def prepare(self) -> None:
+        if self.cfg.module and self._module is None:
+            self._module = load_module(self.cfg.module)
+            self._module.eval()
 
     def embed(self, rows: pa.Table) -> np.ndarray:
         pixels = np.stack([self._load(p) for p in rows.column("input").to_pylist()])
@@ -80,13 +88,13 @@ class ImageEmbedder:
     def _embed_module(self, pixels: np.ndarray) -> np.ndarray:
         import torch
 
-        if self._module is None:
-            self._module = load_module(self.cfg.module)  # type: ignore[arg-type]
-            self._module.eval()
+        self.prepare()
+        outs = []
         with torch.no_grad():
-            out = self._module(torch.from_numpy(pixels))
-        out = out.detach().cpu().numpy().reshape(len(pixels), -1)
-        return out.astype(np.float32)
+            for i in range(0, len(pixels), self.batch_size):
+                out = self._module(torch.from_numpy(pixels[i : i + self.batch_size]))
+                outs.append(out.detach().cpu().numpy().reshape(out.shape[0], -1))
+        return np.concatenate(outs).astype(np.float32)
 
 
 def load_module(spec: str):

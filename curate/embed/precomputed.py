@@ -19,6 +19,9 @@ class PrecomputedEmbedder:
     def identity(self) -> str:
         return f"precomputed/{self.column}"
 
+    def prepare(self) -> None:
+        pass
+
     def fit(self, manifest: pa.Table) -> None:
         pass
 

@@ -29,6 +29,9 @@ class TabularEmbedder:
         digest = hashlib.sha256(state.encode()).hexdigest()[:16]
         return f"tabular/standardise+onehot/{','.join(self.columns)}/{digest}"
 
+    def prepare(self) -> None:
+        pass
+
     def fit(self, manifest: pa.Table) -> None:
         for name in self.columns:
             col = manifest.column(name)

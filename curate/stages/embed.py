@@ -15,9 +15,7 @@ def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     embedder = make_embedder(cfg)
-    table, stats = embed_manifest(
-        manifest, embedder, cfg.path(cfg.embed.cache_dir), batch_size=cfg.embed.batch_size
-    )
+    table, stats = embed_manifest(manifest, embedder, cfg.path(cfg.embed.cache_dir))
     write_parquet(table, cfg.path(layout.EMBEDDINGS))
     summary = stats.to_dict()
     write_json(summary, cfg.path(layout.EMBEDDINGS_SUMMARY))

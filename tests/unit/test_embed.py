@@ -31,6 +31,10 @@ class CountingEmbedder:
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.prepared = 0
+
+    def prepare(self) -> None:
+        self.prepared += 1
 
     def fit(self, manifest: pa.Table) -> None:
         pass
@@ -55,14 +59,19 @@ def test_appending_100_rows_to_10000_embeds_only_the_new_100(tmp_path: Path) -> 
     texts = [f"sample number {i}" for i in range(10_000)]
     cache = tmp_path / "cache"
     first = CountingEmbedder()
-    table1, stats1 = embed_manifest(text_manifest(tmp_path, texts), first, cache, batch_size=512)
+    table1, stats1 = embed_manifest(text_manifest(tmp_path, texts), first, cache, chunk_rows=512)
     assert sum(first.calls) == 10_000 and stats1.embedded == 10_000 and stats1.cached == 0
 
     second = CountingEmbedder()
     grown = texts + [f"new sample {i}" for i in range(100)]
-    table2, stats2 = embed_manifest(text_manifest(tmp_path, grown), second, cache, batch_size=512)
+    table2, stats2 = embed_manifest(text_manifest(tmp_path, grown), second, cache, chunk_rows=512)
     assert sum(second.calls) == 100
     assert (stats2.embedded, stats2.cached, stats2.rows) == (100, 10_000, 10_100)
+    assert second.prepared == 1
+    # Nothing new: the model is not even loaded.
+    third = CountingEmbedder()
+    _, stats3 = embed_manifest(text_manifest(tmp_path, grown), third, cache)
+    assert (stats3.embedded, third.prepared, third.calls) == (0, 0, [])
     # Old rows keep their ids and exactly the same vectors.
     assert table2.column("sample_id").to_pylist()[:10_000] == table1.column("sample_id").to_pylist()
     np.testing.assert_array_equal(
@@ -94,9 +103,9 @@ def test_interrupted_run_keeps_flushed_vectors(tmp_path: Path, monkeypatch) -> N
             return super().embed(rows)
 
     with pytest.raises(KeyboardInterrupt):
-        embed_manifest(manifest, Failing(), tmp_path / "cache", batch_size=10)
+        embed_manifest(manifest, Failing(), tmp_path / "cache", chunk_rows=10)
     again = CountingEmbedder()
-    _, stats = embed_manifest(manifest, again, tmp_path / "cache", batch_size=10)
+    _, stats = embed_manifest(manifest, again, tmp_path / "cache", chunk_rows=10)
     assert stats.cached == 30 and sum(again.calls) == 20
 
 
