@@ -71,12 +71,31 @@ def build_manifest(cfg: Config) -> pa.Table:
             f"({found}). All embeddings must come from the same model; re-export them, or set "
             "data.embedding_dim in configs/data.yaml to the expected dimension."
         )
-    manifest = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    manifest = _concat(parts, [cfg.path(s.path) for s in data.sources])
     _check_labels(data, manifest, where)
     ids = _sample_ids(data, manifest, where)
     manifest = manifest.set_column(0, "sample_id", ids)
     # Drop the private bookkeeping columns.
     return manifest.drop_columns([c for c in manifest.column_names if c.startswith("__")])
+
+
+def _concat(parts: list[pa.Table], paths: list[Path]) -> pa.Table:
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        # "permissive" unifies e.g. int64 with float64 and fills columns missing from a source.
+        return pa.concat_tables(parts, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        types: dict[str, set[str]] = {}
+        for part in parts:
+            for f in part.schema:
+                types.setdefault(f.name, set()).add(str(f.type))
+        clash = {k: sorted(v) for k, v in types.items() if len(v) > 1}
+        shown = "; ".join(f"'{k}': {', '.join(v)}" for k, v in clash.items())
+        raise DataError(
+            f"the sources {', '.join(map(str, paths))} disagree on column types ({shown}). "
+            "Make each column the same type in every source (e.g. all strings)."
+        ) from None
 
 
 def summarize(manifest: pa.Table) -> dict[str, Any]:

@@ -216,3 +216,24 @@ def test_sms_spam_headerless_tsv_duplicates_get_distinct_ids(tmp_path: Path) -> 
     assert len(set(ids)) == 5574
     assert len(hashes) - len(set(hashes)) == 403
     assert summarize(m)["classes"] == {"ham": 4827, "spam": 747}
+
+
+def test_sources_with_clashing_column_types_are_a_clear_error(tmp_path: Path) -> None:
+    from curate.errors import DataError
+
+    pq.write_table(
+        pa.table({"text": ["a", "b"], "label": ["x", "y"], "src": [1, 2]}), tmp_path / "a.parquet"
+    )
+    pq.write_table(
+        pa.table({"text": ["c", "d"], "label": ["x", "y"], "src": [[1], [2]]}),
+        tmp_path / "b.parquet",
+    )
+    cfg = {"sources": [{"path": "a.parquet"}, {"path": "b.parquet"}], "metadata_columns": ["src"]}
+    with pytest.raises(DataError, match=r"disagree on column types \('src': int64, list<"):
+        manifest_for(tmp_path, cfg)
+    # Compatible numeric types are unified rather than refused.
+    pq.write_table(
+        pa.table({"text": ["c", "d"], "label": ["x", "y"], "src": [1.5, 2.0]}),
+        tmp_path / "b.parquet",
+    )
+    assert manifest_for(tmp_path, cfg).column("src").to_pylist() == [1, 2, 1.5, 2.0]
