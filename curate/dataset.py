@@ -24,23 +24,20 @@ metadata columns, untouched.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.config import SPLITS, Config, DataConfig
-from curate.errors import DataError
+from curate.content import content_hash, embedding_matrix, hash_images, hash_rows
+from curate.errors import MAX_LISTED, DataError, fmt_rows
 from curate.sources import read_source, resolve_format
 
 MANIFEST_COLUMNS = ("sample_id", "content_hash", "input", "label", "split")
-_MAX_LISTED = 5
 
 
 def build_manifest(cfg: Config) -> pa.Table:
@@ -137,25 +134,25 @@ def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> p
         if missing:
             raise DataError(
                 f"{path}: input column '{data.input_column}' is empty on {len(missing)} row(s) "
-                f"(first rows: {_fmt_rows(missing)}). Every sample needs a text; drop those rows "
+                f"(first rows: {fmt_rows(missing)}). Every sample needs a text; drop those rows "
                 "or fill them in."
             )
         texts = text.to_pylist()
-        hashes = [_hash(t.encode("utf-8")) for t in texts]
+        hashes = [content_hash(t.encode("utf-8")) for t in texts]
         inputs = pa.array(texts, pa.string())
     elif data.modality == "image":
         base = _image_base(cfg, path, fmt)
         rel_paths = _as_string(table.column(data.input_column)).to_pylist()
-        files, hashes = _hash_images(cfg, path, base, rel_paths)
+        files, hashes = hash_images(cfg.root, path, base, rel_paths)
         inputs = pa.array(files, pa.string())
     elif data.modality == "tabular":
         features = table.select(list(data.feature_columns))
-        hashes = _hash_rows(features)
+        hashes = hash_rows(features)
         inputs = pa.nulls(n, pa.string())
         extra.update(zip(features.column_names, features.columns, strict=True))
     else:  # embedding
-        vectors = _embedding_matrix(data, path, table.column(data.input_column))
-        hashes = [_hash(row.tobytes()) for row in vectors]
+        vectors = embedding_matrix(data, path, table.column(data.input_column))
+        hashes = [content_hash(row.tobytes()) for row in vectors]
         inputs = pa.nulls(n, pa.string())
         extra[data.input_column] = pa.FixedSizeListArray.from_arrays(
             pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]
@@ -229,7 +226,7 @@ def _splits(
             unknown[str(value)] += 1
         out.append(split)
     if unknown:
-        shown = ", ".join(f"{v!r} ({c} rows)" for v, c in unknown.most_common(_MAX_LISTED))
+        shown = ", ".join(f"{v!r} ({c} rows)" for v, c in unknown.most_common(MAX_LISTED))
         raise DataError(
             f"{path}: split column '{data.split_column}' has value(s) {shown}; expected "
             f"{', '.join(SPLITS)}. Map them with data.split_values in configs/data.yaml, "
@@ -247,7 +244,7 @@ def _check_labels(data: DataConfig, manifest: pa.Table, where: str) -> None:
         declared = set(data.classes)
         outside = {k: v for k, v in counts.items() if k not in declared}
         if outside:
-            shown = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(outside.items())[:_MAX_LISTED])
+            shown = ", ".join(f"{k!r} ({v} rows)" for k, v in sorted(outside.items())[:MAX_LISTED])
             raise DataError(
                 f"label column '{data.label_column}' in {where} has label(s) outside the declared "
                 f"class list: {shown}. Add them to data.classes in configs/data.yaml, or fix the "
@@ -269,7 +266,7 @@ def _sample_ids(data: DataConfig, manifest: pa.Table, where: str) -> pa.Array:
         if missing:
             raise DataError(
                 f"id column '{data.id_column}' in {where} is empty on {len(missing)} row(s) "
-                f"(first rows: {_fmt_rows(missing)}). Every sample needs an id, or set "
+                f"(first rows: {fmt_rows(missing)}). Every sample needs an id, or set "
                 "data.id_column to null to derive ids from content."
             )
         ids = user_ids.to_pylist()
@@ -277,7 +274,7 @@ def _sample_ids(data: DataConfig, manifest: pa.Table, where: str) -> pa.Array:
         if dupes:
             raise DataError(
                 f"id column '{data.id_column}' in {where} has {len(dupes)} duplicated id(s), e.g. "
-                f"{', '.join(map(repr, sorted(dupes)[:_MAX_LISTED]))}. Ids must be unique; fix "
+                f"{', '.join(map(repr, sorted(dupes)[:MAX_LISTED]))}. Ids must be unique; fix "
                 "them, or set data.id_column to null to derive ids from content."
             )
         return pa.array(ids, pa.string())
@@ -290,99 +287,10 @@ def _sample_ids(data: DataConfig, manifest: pa.Table, where: str) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-# -- content ----------------------------------------------------------------------------------
-
-
-def _hash(payload: bytes) -> str:
-    return hashlib.blake2b(payload, digest_size=16).hexdigest()
-
-
 def _image_base(cfg: Config, path: Path, fmt: str) -> Path:
     if cfg.data.image_root:
         return cfg.path(cfg.data.image_root)
     return path if fmt == "image_folder" else path.parent
-
-
-def _hash_images(
-    cfg: Config, path: Path, base: Path, rel_paths: list[str | None]
-) -> tuple[list[str], list[str]]:
-    files: list[str] = []
-    hashes: list[str] = []
-    missing: list[str] = []
-    for rel in rel_paths:
-        if rel is None or not rel.strip():
-            missing.append("(empty path)")
-            continue
-        file = Path(rel) if os.path.isabs(rel) else base / rel
-        try:
-            hashes.append(_hash(file.read_bytes()))
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            missing.append(str(file))
-            continue
-        files.append(_workspace_relative(cfg.root, file))
-    if missing:
-        raise DataError(
-            f"{path}: {len(missing)} image file(s) not found or unreadable, e.g. "
-            f"{', '.join(missing[:_MAX_LISTED])}. Relative paths are resolved against {base}; "
-            "set data.image_root in configs/data.yaml if they are relative to another folder."
-        )
-    return files, hashes
-
-
-def _workspace_relative(root: Path, file: Path) -> str:
-    resolved = file.resolve()
-    try:
-        return str(resolved.relative_to(root))
-    except ValueError:
-        return str(resolved)
-
-
-def _hash_rows(features: pa.Table) -> list[str]:
-    cols = [c.to_pylist() for c in features.columns]
-    return [_hash(repr(tuple(row)).encode("utf-8")) for row in zip(*cols, strict=True)]
-
-
-def _embedding_matrix(data: DataConfig, path: Path, column: pa.ChunkedArray) -> np.ndarray:
-    name = data.input_column
-    values = column.to_pylist()
-    bad_type = [i for i, v in enumerate(values) if not isinstance(v, list | tuple)]
-    if bad_type:
-        raise DataError(
-            f"{path}: embedding column '{name}' must hold a list of numbers per row; row(s) "
-            f"{_fmt_rows(bad_type)} hold {type(values[bad_type[0]]).__name__}. Store embeddings as "
-            "a list column (Parquet or JSON Lines)."
-        )
-    lengths = Counter(len(v) for v in values)
-    expected = data.embedding_dim or lengths.most_common(1)[0][0]
-    wrong = [i for i, v in enumerate(values) if len(v) != expected]
-    if wrong:
-        found = ", ".join(f"{d} ({c} rows)" for d, c in sorted(lengths.items()) if d != expected)
-        source = "data.embedding_dim" if data.embedding_dim else "the most common length"
-        raise DataError(
-            f"{path}: embedding column '{name}' has dimension {found}, expected {expected} "
-            f"({source}); first rows: {_fmt_rows(wrong)}. All embeddings must come from the "
-            "same model; fix the rows or data.embedding_dim in configs/data.yaml."
-        )
-    try:
-        matrix = np.asarray(values, dtype=np.float32).reshape(len(values), expected)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"{path}: embedding column '{name}' holds non-numeric values. Store numbers only."
-        ) from None
-    bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1)).tolist()
-    if bad:
-        raise DataError(
-            f"{path}: embedding column '{name}' has NaN or infinite values on {len(bad)} row(s) "
-            f"(first rows: {_fmt_rows(bad)}). Recompute those embeddings or drop the rows."
-        )
-    if not (np.abs(matrix).sum(axis=1) > 0).all():
-        zero = np.flatnonzero(~(np.abs(matrix).sum(axis=1) > 0)).tolist()
-        raise DataError(
-            f"{path}: embedding column '{name}' has all-zero vectors on {len(zero)} row(s) "
-            f"(first rows: {_fmt_rows(zero)}); they have no direction for cosine similarity. "
-            "Recompute those embeddings or drop the rows."
-        )
-    return matrix
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -419,12 +327,6 @@ def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def _null_rows(column: pa.ChunkedArray) -> list[int]:
     values = column.to_pylist()
     return [i for i, v in enumerate(values) if v is None or (isinstance(v, str) and not v.strip())]
-
-
-def _fmt_rows(rows: list[int]) -> str:
-    # Rows are reported 1-based, as a person counts data rows (header excluded).
-    shown = ", ".join(str(r + 1) for r in rows[:_MAX_LISTED])
-    return shown + (", ..." if len(rows) > _MAX_LISTED else "")
 
 
 def _describe_sources(cfg: Config) -> str:

@@ -6,6 +6,15 @@ Only ``curate.cli`` turns these into exit codes; the library itself only raises.
 
 from __future__ import annotations
 
+#: How many offending rows or values an error message lists before "...".
+MAX_LISTED = 5
+
+
+def fmt_rows(rows: list[int]) -> str:
+    """Row indices as a person counts data rows: 1-based, header excluded, first few only."""
+    shown = ", ".join(str(r + 1) for r in rows[:MAX_LISTED])
+    return shown + (", ..." if len(rows) > MAX_LISTED else "")
+
 
 class CurateError(Exception):
     """Base class of every error curate raises on purpose."""

@@ -8,10 +8,19 @@ from typing import Any
 import yaml
 
 
-def write_workspace(root: Path, data: dict[str, Any], **sections: dict[str, Any]) -> Path:
-    """Write configs/data.yaml (section ``data``) and one configs/<name>.yaml per extra section."""
+def write_workspace(
+    root: Path,
+    data: dict[str, Any],
+    files: dict[str, dict[str, Any]] | None = None,
+    **sections: dict[str, Any],
+) -> Path:
+    """Write params.yaml, configs/data.yaml (section ``data``), one configs/<name>.yaml per
+    keyword section, and ``files``: raw configs/<file name> -> content, for odd layouts."""
+    (root / "params.yaml").write_text(yaml.safe_dump({"seed": 0}))
     (root / "configs").mkdir(parents=True, exist_ok=True)
-    (root / "configs" / "data.yaml").write_text(yaml.safe_dump({"data": data}))
+    (root / "configs" / "data.yaml").write_text(yaml.safe_dump({"data": data}, sort_keys=False))
     for name, body in sections.items():
         (root / "configs" / f"{name}.yaml").write_text(yaml.safe_dump({name: body}))
+    for name, content in (files or {}).items():
+        (root / "configs" / name).write_text(yaml.safe_dump(content, sort_keys=False))
     return root

@@ -20,32 +20,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from click.testing import CliRunner, Result
 from PIL import Image
 
 from curate.artifacts import atomic_path
 from curate.cli import main
+from tests.helpers import write_workspace
 
 SPLITS_LISTED = "train, validation, test, unlabeled"
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def write_workspace(
-    root: Path, data_cfg: dict[str, Any], extra_configs: dict[str, dict[str, Any]] | None = None
-) -> Path:
-    """Write params.yaml, configs/data.yaml (``data: data_cfg``) and any extra config files.
-
-    ``extra_configs`` maps a file name under configs/ (e.g. ``"embed.yaml"``) to its content.
-    """
-    (root / "params.yaml").write_text(yaml.safe_dump({"seed": 0}))
-    configs = root / "configs"
-    configs.mkdir(exist_ok=True)
-    (configs / "data.yaml").write_text(yaml.safe_dump({"data": data_cfg}, sort_keys=False))
-    for name, content in (extra_configs or {}).items():
-        (configs / name).write_text(yaml.safe_dump(content, sort_keys=False))
-    return root
 
 
 def text_cfg(path: str = "data.csv", **overrides: Any) -> dict[str, Any]:
@@ -472,7 +456,7 @@ def _bogus_size_image(path: Path) -> None:
     ids=["garbage", "truncated", "bogus-size"],
 )
 def test_corrupt_image_fails_embed(tmp_path: Path, corrupt) -> None:
-    write_workspace(tmp_path, image_cfg(), {"embed.yaml": {"embed": {"image": {"size": 8}}}})
+    write_workspace(tmp_path, image_cfg(), embed={"image": {"size": 8}})
     img = tmp_path / "img"
     img.mkdir()
     (img / "a.png").write_bytes(png_bytes(10))
