@@ -72,6 +72,16 @@ def embed(workspace: Path) -> None:
 
 
 @main.command()
+@_workspace_option
+@_handle_errors
+def predict(workspace: Path) -> None:
+    """Stage: out-of-sample pred_probs from the reference classifier on the embeddings."""
+    from curate.stages import predict as stage
+
+    _echo_json(stage.run(workspace))
+
+
+@main.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 @click.option(
     "--data",

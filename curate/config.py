@@ -99,12 +99,26 @@ class EmbedConfig:
 
 
 @dataclass(frozen=True)
+class PredictConfig:
+    """Reference classifier for out-of-sample pred_probs (section ``predict``)."""
+
+    #: ``logreg`` (logistic regression) or ``knn`` (distance-weighted cosine kNN vote).
+    model: Literal["logreg", "knn"] = "logreg"
+    #: Cross-validation folds (reduced automatically for classes with fewer samples).
+    folds: int = 5
+    logreg_c: float = 1.0
+    max_iter: int = 1000
+    knn_k: int = 20
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole workspace configuration."""
 
     root: Path
     data: DataConfig
     embed: EmbedConfig = field(default_factory=EmbedConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
     seed: int = 0
 
     def path(self, relative: str | Path) -> Path:
@@ -276,5 +290,7 @@ def _check_consistency(cfg: Config, data_file: Path | None) -> None:
             f"{where}: data.modality is {data.modality!r} but data.input_column is not set. "
             "Name the column holding the text, image path or embedding."
         )
+    if cfg.predict.folds < 2:
+        raise ConfigError(f"predict.folds must be >= 2, found {cfg.predict.folds}.")
     if cfg.embed.batch_size < 1:
         raise ConfigError(f"embed.batch_size must be >= 1, found {cfg.embed.batch_size}.")

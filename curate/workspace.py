@@ -47,6 +47,17 @@ embed:
     module_version: "1"   # bump when the module's weights change
 """
 
+PREDICT_YAML = """\
+# Reference classifier for out-of-sample predicted probabilities (used by the label check).
+# Folds are seeded and grouped so that copies of the same content share a fold.
+predict:
+  model: logreg           # logreg | knn
+  folds: 5
+  logreg_c: 1.0
+  max_iter: 1000
+  knn_k: 20
+"""
+
 PARAMS_YAML = """\
 # Pipeline-wide parameters. Component settings live in configs/*.yaml.
 seed: 0
@@ -128,6 +139,13 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
             "params": ["seed", {"configs/embed.yaml": ["embed"]}],
             "outs": [layout.EMBEDDINGS],
             "metrics": [{layout.EMBEDDINGS_SUMMARY: {"cache": False}}],
+        },
+        "predict": {
+            "cmd": "curate predict",
+            "deps": [layout.MANIFEST, layout.EMBEDDINGS],
+            "params": ["seed", {"configs/predict.yaml": ["predict"]}],
+            "outs": [layout.PRED_PROBS],
+            "metrics": [{layout.PRED_PROBS_SUMMARY: {"cache": False}}],
         },
     }
     header = (
@@ -249,6 +267,7 @@ def init_workspace(
         root / "params.yaml": PARAMS_YAML,
         root / "configs" / "data.yaml": spec.to_yaml(),
         root / "configs" / "embed.yaml": EMBED_YAML.format(image_size=image_size),
+        root / "configs" / "predict.yaml": PREDICT_YAML,
     }
     existing = [p for p in files if p.exists()]
     if existing and not force:

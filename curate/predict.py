@@ -1,0 +1,128 @@
+"""Out-of-sample predicted probabilities from a fast reference classifier on the embeddings.
+
+Every labelled sample gets ``pred_probs`` from a model that never saw it: seeded, stratified
+K-fold cross-validation in which all copies of the same content (equal ``content_hash``) sit in
+the same fold, so a duplicate cannot leak its own label into its prediction. The unlabelled
+pool is predicted by a model fitted on all labelled samples.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from curate.config import PredictConfig
+from curate.errors import DataError
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Aligned with the manifest: one row per sample, classes in ``classes`` order."""
+
+    classes: tuple[str, ...]
+    pred_probs: np.ndarray  # (n, k) float32; rows of the pool are in-sample-free too
+    fold: np.ndarray  # (n,) int; -1 for the unlabelled pool
+    cv_log_loss: float
+    cv_accuracy: float
+
+
+def make_model(cfg: PredictConfig, seed: int):
+    """The reference classifier named by ``predict.model``."""
+    if cfg.model == "logreg":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=cfg.logreg_c, max_iter=cfg.max_iter, random_state=seed)
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=cfg.knn_k, weights="distance", metric="cosine")
+
+
+def out_of_sample_pred_probs(
+    embeddings: np.ndarray,
+    labels: list[str | None],
+    groups: list[str],
+    cfg: PredictConfig,
+    seed: int = 0,
+) -> Predictions:
+    """Cross-validated ``pred_probs`` for labelled rows, full-fit predictions for the pool.
+
+    ``labels`` holds None for unlabelled rows; ``groups`` keeps rows with equal values in one fold.
+    """
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    labelled = np.array([lab is not None for lab in labels])
+    classes = tuple(sorted({lab for lab in labels if lab is not None}))
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[lab] for lab in labels if lab is not None])
+    X = embeddings[labelled]
+    g = np.asarray(groups, dtype=object)[labelled]
+    smallest = int(np.bincount(y, minlength=len(classes)).min())
+    if smallest < 2:
+        rare = [c for c, n in zip(classes, np.bincount(y), strict=True) if n < 2]
+        raise DataError(
+            f"class(es) {', '.join(map(repr, rare[:5]))} have fewer than 2 labelled samples, so "
+            "no out-of-sample prediction is possible for them. Label more examples, or remove "
+            "or merge those classes."
+        )
+    n_folds = min(cfg.folds, smallest)
+    probs = np.zeros((len(labels), len(classes)), np.float32)
+    fold = np.full(len(labels), -1, np.int64)
+    oof = np.zeros((len(y), len(classes)), np.float64)
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # sklearn warns when a class has fewer members than folds; handled via n_folds above.
+        warnings.simplefilter("ignore", UserWarning)
+        splits = list(splitter.split(X, y, g))
+    oof_fold = np.zeros(len(y), np.int64)
+    for k, (train, test) in enumerate(splits):
+        model = make_model(cfg, seed).fit(X[train], y[train])
+        oof[test] = _full_proba(model, X[test], len(classes))
+        oof_fold[test] = k
+    probs[labelled] = oof
+    fold[labelled] = oof_fold
+    if (~labelled).any():
+        model = make_model(cfg, seed).fit(X, y)
+        probs[~labelled] = _full_proba(model, embeddings[~labelled], len(classes))
+    return Predictions(
+        classes=classes,
+        pred_probs=probs,
+        fold=fold,
+        cv_log_loss=float(log_loss(y, np.clip(oof, 1e-12, 1), labels=range(len(classes)))),
+        cv_accuracy=float((oof.argmax(axis=1) == y).mean()),
+    )
+
+
+def _full_proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """predict_proba with a column for every class (a fold may miss a class entirely)."""
+    out = np.zeros((len(X), n_classes), np.float64)
+    out[:, model.classes_] = model.predict_proba(X)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def to_table(sample_ids: pa.Array, splits: pa.Array, labels: pa.Array, p: Predictions) -> pa.Table:
+    """Predictions as an Arrow table; the class order is stored in the schema metadata."""
+    from curate.embed.cache import from_matrix
+
+    table = pa.table(
+        {
+            "sample_id": sample_ids,
+            "split": splits,
+            "label": labels,
+            "fold": pa.array(p.fold),
+            "pred_probs": from_matrix(p.pred_probs),
+        }
+    )
+    return table.replace_schema_metadata({"classes": json.dumps(list(p.classes))})
+
+
+def classes_of(table: pa.Table) -> tuple[str, ...]:
+    """The class order of a predictions table written by :func:`to_table`."""
+    meta = table.schema.metadata or {}
+    if b"classes" not in meta:
+        raise DataError("the predictions table has no class list; re-run `dvc repro predict`.")
+    return tuple(json.loads(meta[b"classes"]))

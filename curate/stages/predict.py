@@ -1,0 +1,44 @@
+"""Stage ``predict``: manifest + embeddings -> out-of-sample pred_probs for every sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curate import layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.embed import to_matrix
+from curate.errors import DataError
+from curate.manifest import read_artifact, read_manifest
+from curate.predict import out_of_sample_pred_probs, to_table
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = read_manifest(cfg.path(layout.MANIFEST))
+    embeddings = read_artifact(cfg.path(layout.EMBEDDINGS), "embed")
+    if not embeddings.column("sample_id").equals(manifest.column("sample_id")):
+        raise DataError(
+            f"{layout.EMBEDDINGS} does not match {layout.MANIFEST} (different samples). "
+            "Run `dvc repro` so the embed stage catches up."
+        )
+    p = out_of_sample_pred_probs(
+        to_matrix(embeddings.column("embedding")),
+        manifest.column("label").to_pylist(),
+        manifest.column("content_hash").to_pylist(),
+        cfg.predict,
+        seed=cfg.seed,
+    )
+    table = to_table(
+        manifest.column("sample_id"), manifest.column("split"), manifest.column("label"), p
+    )
+    write_parquet(table, cfg.path(layout.PRED_PROBS))
+    summary = {
+        "model": cfg.predict.model,
+        "classes": list(p.classes),
+        "folds": int(p.fold.max()) + 1,
+        "cv_log_loss": round(p.cv_log_loss, 4),
+        "cv_accuracy": round(p.cv_accuracy, 4),
+    }
+    write_json(summary, cfg.path(layout.PRED_PROBS_SUMMARY))
+    return summary

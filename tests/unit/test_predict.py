@@ -1,0 +1,62 @@
+"""Out-of-sample pred_probs: grouped folds, pool predictions, class order, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from curate.config import PredictConfig
+from curate.errors import DataError
+from curate.predict import classes_of, out_of_sample_pred_probs, to_table
+
+
+def test_duplicates_share_a_fold_so_they_cannot_leak_their_label() -> None:
+    """Random labels on points that each appear twice: a 1-NN model memorises a copy's label
+    unless both copies sit in the same fold. Grouped folds keep accuracy near chance."""
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(150, 8))
+    X = np.repeat(points, 2, axis=0)
+    labels = [str(v) for v in np.repeat(rng.integers(0, 3, 150), 2)]
+    groups = [f"h{i}" for i in np.repeat(np.arange(150), 2)]
+    cfg = PredictConfig(model="knn", knn_k=1)
+    grouped = out_of_sample_pred_probs(X, labels, groups, cfg, seed=0)
+    assert (grouped.fold[0::2] == grouped.fold[1::2]).all()
+    assert grouped.cv_accuracy < 0.5
+    leaky = out_of_sample_pred_probs(X, labels, [str(i) for i in range(300)], cfg, seed=0)
+    # Ungrouped, 4 in 5 copies sit in another fold than their twin: ~0.8 + 0.2 / 3 = 0.87.
+    assert leaky.cv_accuracy > 0.75
+
+
+def test_pool_is_predicted_and_rows_are_distributions() -> None:
+    rng = np.random.default_rng(1)
+    centers = np.array([[5.0, 0.0], [0.0, 5.0], [-5.0, -5.0]])
+    y = np.repeat([0, 1, 2], 20)
+    X = centers[y] + rng.normal(size=(60, 2))
+    labels: list[str | None] = [["a", "b", "c"][v] for v in y]
+    labels[:5] = [None] * 5  # the pool
+    p = out_of_sample_pred_probs(X, labels, [str(i) for i in range(60)], PredictConfig(), seed=0)
+    assert p.classes == ("a", "b", "c")
+    assert (p.fold[:5] == -1).all() and (p.fold[5:] >= 0).all()
+    np.testing.assert_allclose(p.pred_probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert p.pred_probs[:5].argmax(axis=1).tolist() == [0] * 5
+    assert p.cv_accuracy > 0.95
+    again = out_of_sample_pred_probs(X, labels, [str(i) for i in range(60)], PredictConfig())
+    np.testing.assert_array_equal(p.pred_probs, again.pred_probs)  # seeded: deterministic
+
+
+def test_class_with_one_sample_is_a_clear_error() -> None:
+    X = np.eye(5)
+    labels = ["a", "a", "b", "b", "lonely"]
+    with pytest.raises(DataError, match="'lonely' have fewer than 2 labelled samples"):
+        out_of_sample_pred_probs(X, labels, list("12345"), PredictConfig())
+
+
+def test_table_round_trips_the_class_order() -> None:
+    X = np.vstack([np.eye(3)] * 4)
+    labels = ["x,1", "y\n2", "z"] * 4
+    p = out_of_sample_pred_probs(X, labels, [str(i) for i in range(12)], PredictConfig(folds=2))
+    ids = pa.array([str(i) for i in range(12)])
+    table = to_table(ids, pa.array(["train"] * 12), pa.array(labels), p)
+    assert classes_of(table) == ("x,1", "y\n2", "z")
+    assert table.schema.field("pred_probs").type == pa.list_(pa.float32(), 3)
