@@ -82,6 +82,16 @@ def predict(workspace: Path) -> None:
 
 
 @main.command()
+@_workspace_option
+@_handle_errors
+def label(workspace: Path) -> None:
+    """Stage: find label issues with cleanlab; write issues/label.parquet and the summary."""
+    from curate.stages import label as stage
+
+    _echo_json(stage.run(workspace))
+
+
+@main.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 @click.option(
     "--data",
@@ -203,6 +213,12 @@ def _report_demo(summary: dict) -> None:
         click.echo(
             f"embed: {emb['rows']} rows -> {emb['dim']}-d ({emb['embedder']}), "
             f"{emb['embedded']} embedded, {emb['cached']} from cache, {emb['seconds']:.1f}s"
+        )
+    found = summary.get("wrong_labels_found")
+    if found:
+        click.echo(
+            f"label: {found['flagged']} flagged as label issues; planted wrong labels found: "
+            f"{found['found']} of {found['planted']} (precision {found['precision']:.2f})"
         )
 
 

@@ -112,6 +112,22 @@ class PredictConfig:
 
 
 @dataclass(frozen=True)
+class LabelConfig:
+    """Label-issue check (section ``label``)."""
+
+    #: cleanlab ``find_label_issues`` filter.
+    filter_by: Literal[
+        "prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"
+    ] = "prune_by_noise_rate"
+    #: cleanlab label quality score method for ``label_score``.
+    score_method: Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"] = (
+        "self_confidence"
+    )
+    #: Bootstrap resamples for the noise-rate confidence intervals.
+    bootstrap: int = 200
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole workspace configuration."""
 
@@ -119,6 +135,7 @@ class Config:
     data: DataConfig
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
+    label: LabelConfig = field(default_factory=LabelConfig)
     seed: int = 0
 
     def path(self, relative: str | Path) -> Path:

@@ -176,7 +176,27 @@ def build_demo(
         run_tool(dvc_command("repro"), root, "run `dvc repro`")
         for name in ("manifest/summary.json", "embeddings/summary.json"):
             summary[name] = json.loads((root / name).read_text())
+        summary["wrong_labels_found"] = _planted_vs_found(root, planted)
     return summary
+
+
+def _planted_vs_found(root: Path, planted: dict[str, Any]) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    from curate import layout
+
+    issues = pq.read_table(root / layout.LABEL_ISSUES, columns=["sample_id", "is_label_issue"])
+    flagged = {
+        sid for sid, bad in zip(*(c.to_pylist() for c in issues.columns), strict=True) if bad
+    }
+    wrong = {w["sample_id"] for w in planted["wrong_labels"]}
+    hits = len(flagged & wrong)
+    return {
+        "planted": len(wrong),
+        "flagged": len(flagged),
+        "found": hits,
+        "precision": hits / len(flagged) if flagged else 0.0,
+    }
 
 
 def _counts(planted: dict[str, Any]) -> dict[str, int]:

@@ -58,6 +58,14 @@ predict:
   knn_k: 20
 """
 
+LABEL_YAML = """\
+# Label-issue check: cleanlab on the out-of-sample pred_probs of the predict stage.
+label:
+  filter_by: prune_by_noise_rate     # cleanlab find_label_issues filter
+  score_method: self_confidence      # label_score: self_confidence | normalized_margin | ...
+  bootstrap: 200                     # resamples for the noise-rate confidence intervals
+"""
+
 PARAMS_YAML = """\
 # Pipeline-wide parameters. Component settings live in configs/*.yaml.
 seed: 0
@@ -146,6 +154,13 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
             "params": ["seed", {"configs/predict.yaml": ["predict"]}],
             "outs": [layout.PRED_PROBS],
             "metrics": [{layout.PRED_PROBS_SUMMARY: {"cache": False}}],
+        },
+        "label": {
+            "cmd": "curate label",
+            "deps": [layout.MANIFEST, layout.PRED_PROBS],
+            "params": ["seed", {"configs/label.yaml": ["label"]}],
+            "outs": [layout.LABEL_ISSUES],
+            "metrics": [{layout.LABEL_SUMMARY: {"cache": False}}],
         },
     }
     header = (
@@ -268,6 +283,7 @@ def init_workspace(
         root / "configs" / "data.yaml": spec.to_yaml(),
         root / "configs" / "embed.yaml": EMBED_YAML.format(image_size=image_size),
         root / "configs" / "predict.yaml": PREDICT_YAML,
+        root / "configs" / "label.yaml": LABEL_YAML,
     }
     existing = [p for p in files if p.exists()]
     if existing and not force:

@@ -94,7 +94,8 @@ def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
     git_commit(tabular_repo, "curate init")
 
     out = run(dvc_command("repro"), tabular_repo).stdout
-    assert "Running stage 'ingest'" in out and "Running stage 'embed'" in out
+    for stage in ("ingest", "embed", "predict", "label"):
+        assert f"Running stage '{stage}'" in out
 
     manifest = pq.read_table(tabular_repo / layout.MANIFEST)
     assert manifest.num_rows == 200
@@ -106,6 +107,12 @@ def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
     assert to_matrix(emb.column("embedding")).shape == (200, 5)  # 2 numeric + 3 one-hot
     summary = json.loads((tabular_repo / layout.MANIFEST_SUMMARY).read_text())
     assert summary["classes"] == {"no": 90, "yes": 90}
+
+    issues = pq.read_table(tabular_repo / layout.LABEL_ISSUES)
+    assert issues.num_rows == 180  # every labelled sample, none of the pool
+    assert {"is_label_issue", "label_score", "suggested_label"} <= set(issues.column_names)
+    label_summary = json.loads((tabular_repo / layout.LABEL_SUMMARY).read_text())
+    assert label_summary["labelled"] == 180 and "noise_matrix" in label_summary
 
     again = run(dvc_command("repro"), tabular_repo).stdout
     assert "Running stage" not in again
@@ -152,8 +159,15 @@ def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path)
     assert manifest["exact_duplicate_rows"] == planted["exact_duplicates"] == 20
     assert manifest["unlabelled"] == planted["unlabelled_pool"] == 300
     assert summary["embeddings/summary.json"]["rows"] == manifest["rows"]
+    found = summary["wrong_labels_found"]
+    assert found["planted"] == 60
+    assert found["found"] >= 40 and found["precision"] >= 0.6  # measured: 46 of 60, 0.78
     # The repository's own dvc.yaml, params.yaml and configs/ are exactly what the demo writes.
-    for name in ("dvc.yaml", "params.yaml", "configs/data.yaml", "configs/embed.yaml"):
+    names = ["dvc.yaml", "params.yaml"] + [
+        f"configs/{p.name}" for p in (REPO / "configs").iterdir()
+    ]
+    assert len(names) == len(list((tmp_path / "demo" / "configs").iterdir())) + 2
+    for name in names:
         assert (REPO / name).read_text() == (tmp_path / "demo" / name).read_text(), name
     # Re-running the demo in the same folder rebuilds it; a foreign folder is refused.
     build_demo(tmp_path / "demo", repro=False)

@@ -1,0 +1,143 @@
+"""Label issues: cleanlab on out-of-sample pred_probs, plus exact duplicates that disagree.
+
+Per sample (labelled rows only): ``is_label_issue``, ``label_score`` (cleanlab label quality,
+lower = more likely wrong), ``given_label``, ``suggested_label`` and its confidence, and a
+plain-words ``reason``. The summary estimates the noise rate overall, per class and per split
+(bootstrap 95% intervals), the noise matrix, and the class pairs most often confused.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pyarrow as pa
+
+from curate.checks import CheckResult, register
+from curate.config import LabelConfig
+
+
+@register("label")
+def find_label_issues(
+    sample_ids: list[str],
+    splits: list[str],
+    labels: list[str | None],
+    content_hashes: list[str],
+    pred_probs: np.ndarray,
+    classes: tuple[str, ...],
+    cfg: LabelConfig,
+    seed: int = 0,
+) -> CheckResult:
+    """Run the label check; inputs are aligned lists/arrays over all samples."""
+    import cleanlab.filter
+    import cleanlab.rank
+
+    rows = np.array([i for i, lab in enumerate(labels) if lab is not None])
+    index = {c: k for k, c in enumerate(classes)}
+    y = np.array([index[labels[i]] for i in rows])
+    P = np.asarray(pred_probs, np.float64)[rows]
+    P = P / P.sum(axis=1, keepdims=True)
+    flagged = cleanlab.filter.find_label_issues(y, P, filter_by=cfg.filter_by)
+    scores = cleanlab.rank.get_label_quality_scores(y, P, method=cfg.score_method)
+    suggested = P.argmax(axis=1)
+    confidence = P.max(axis=1)
+    reasons = [
+        f"model predicts '{classes[s]}' with {c:.2f}; given '{classes[g]}'" if f else ""
+        for f, s, c, g in zip(flagged, suggested, confidence, y, strict=True)
+    ]
+    _add_duplicate_conflicts(
+        rows, y, P, content_hashes, sample_ids, classes, flagged, suggested, confidence, reasons
+    )
+
+    table = pa.table(
+        {
+            "sample_id": pa.array([sample_ids[i] for i in rows], pa.string()),
+            "split": pa.array([splits[i] for i in rows], pa.string()),
+            "is_label_issue": pa.array(flagged, pa.bool_()),
+            "label_score": pa.array(scores, pa.float64()),
+            "given_label": pa.array([classes[k] for k in y], pa.string()),
+            "suggested_label": pa.array([classes[k] for k in suggested], pa.string()),
+            "suggested_label_confidence": pa.array(confidence, pa.float64()),
+            "reason": pa.array(reasons, pa.string()),
+        }
+    )
+    summary = _summary(y, P, flagged, [splits[i] for i in rows], classes, cfg, seed)
+    return CheckResult(table=table, summary=summary)
+
+
+def _add_duplicate_conflicts(
+    rows, y, P, hashes, ids, classes, flagged, suggested, confidence, reasons
+) -> None:
+    """Exact copies with different labels: the members whose label the model (summed over the
+    group) does not prefer are issues, with the group's preferred label as suggestion."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for pos, i in enumerate(rows):
+        groups[hashes[i]].append(pos)
+    for members in groups.values():
+        given = {int(y[m]) for m in members}
+        if len(given) < 2:
+            continue
+        summed = P[members].sum(axis=0)
+        preferred = max(given, key=lambda k: summed[k])
+        for m in members:
+            if y[m] == preferred:
+                continue
+            others = ", ".join(f"{ids[rows[o]]} ('{classes[y[o]]}')" for o in members if o != m)
+            flagged[m] = True
+            suggested[m] = preferred
+            confidence[m] = float(summed[preferred] / len(members))
+            note = f"exact duplicate of {others} with a different label"
+            reasons[m] = f"{reasons[m]}; {note}" if reasons[m] else note
+
+
+def _rate(flags: np.ndarray, rng: np.random.Generator, n_boot: int) -> dict:
+    """Fraction flagged with a bootstrap 95% interval (resampling i.i.d. flags is binomial)."""
+    n = len(flags)
+    p = float(flags.mean()) if n else 0.0
+    draws = rng.binomial(n, p, size=n_boot) / n if n else np.zeros(1)
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    return {"n": n, "noise_rate": round(p, 4), "ci95": [round(float(lo), 4), round(float(hi), 4)]}
+
+
+def _summary(y, P, flagged, splits, classes, cfg: LabelConfig, seed: int) -> dict:
+    import cleanlab.count
+    import cleanlab.dataset
+
+    rng = np.random.default_rng(seed)
+    joint = cleanlab.count.estimate_joint(y, P)
+    per_class = {c: _rate(flagged[y == k], rng, cfg.bootstrap) for k, c in enumerate(classes)}
+    split_arr = np.array(splits)
+    per_split = {s: _rate(flagged[split_arr == s], rng, cfg.bootstrap) for s in sorted(set(splits))}
+    overlap = cleanlab.dataset.find_overlapping_classes(
+        labels=y, pred_probs=P, class_names=list(classes)
+    ).head(5)
+    summary = {
+        "labelled": int(len(y)),
+        "issues": int(flagged.sum()),
+        "overall": _rate(flagged, rng, cfg.bootstrap),
+        "joint_noise_rate": round(float(1 - np.trace(joint)), 4),
+        "per_class": per_class,
+        "per_split": per_split,
+        # P(given label = row, true label = column), estimated by confident learning.
+        "noise_matrix": {
+            g: {t: round(float(joint[i, j]), 4) for j, t in enumerate(classes)}
+            for i, g in enumerate(classes)
+        },
+        "confused_pairs": [
+            {
+                "classes": [str(r["Class Name A"]), str(r["Class Name B"])],
+                "joint_probability": round(float(r["Joint Probability"]), 4),
+                "examples": int(r["Num Overlapping Examples"]),
+            }
+            for _, r in overlap.iterrows()
+        ],
+    }
+    if "test" in per_split:
+        test = per_split["test"]
+        summary["test_noise_rate"] = test["noise_rate"]
+        summary["test_note"] = (
+            f"The test split's estimated label noise is {test['noise_rate']:.1%} "
+            f"(95% CI {test['ci95'][0]:.1%}-{test['ci95'][1]:.1%}): metric changes on it smaller "
+            "than that are not meaningful."
+        )
+    return summary

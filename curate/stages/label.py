@@ -1,0 +1,31 @@
+"""Stage ``label``: pred_probs -> issues/label.parquet + label-noise summary metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curate import checks, layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.embed import to_matrix
+from curate.manifest import read_artifact, read_manifest
+from curate.predict import classes_of
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = read_manifest(cfg.path(layout.MANIFEST))
+    predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
+    result = checks.get("label")(
+        sample_ids=manifest.column("sample_id").to_pylist(),
+        splits=manifest.column("split").to_pylist(),
+        labels=manifest.column("label").to_pylist(),
+        content_hashes=manifest.column("content_hash").to_pylist(),
+        pred_probs=to_matrix(predictions.column("pred_probs")),
+        classes=classes_of(predictions),
+        cfg=cfg.label,
+        seed=cfg.seed,
+    )
+    write_parquet(result.table, cfg.path(layout.LABEL_ISSUES))
+    write_json(result.summary, cfg.path(layout.LABEL_SUMMARY))
+    return {k: result.summary[k] for k in ("labelled", "issues", "overall", "joint_noise_rate")}
