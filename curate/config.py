@@ -109,6 +109,11 @@ class PredictConfig:
     logreg_c: float = 1.0
     max_iter: int = 1000
     knn_k: int = 20
+    #: Bring your own model: a file of out-of-sample pred_probs aligned by sample_id
+    #: (one column per class, or a ``pred_probs`` list column). Replaces the classifier.
+    pred_probs_file: str | None = None
+    #: Class order of a ``pred_probs`` list column.
+    pred_probs_classes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +26,7 @@ class Predictions:
 
     classes: tuple[str, ...]
     pred_probs: np.ndarray  # (n, k) float32; rows of the pool are in-sample-free too
-    fold: np.ndarray  # (n,) int; -1 for the unlabelled pool
+    fold: np.ndarray  # (n,) int; -1 for the unlabelled pool, -2 for the user's own file
     cv_log_loss: float
     cv_accuracy: float
 
@@ -52,7 +53,6 @@ def out_of_sample_pred_probs(
 
     ``labels`` holds None for unlabelled rows; ``groups`` keeps rows with equal values in one fold.
     """
-    from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedGroupKFold
 
     labelled = np.array([lab is not None for lab in labels])
@@ -85,14 +85,49 @@ def out_of_sample_pred_probs(
         oof_fold[test] = k
     probs[labelled] = oof
     fold[labelled] = oof_fold
-    if (~labelled).any():
+    _predict_rows(probs, ~labelled, embeddings, X, y, cfg, seed)
+    return _predictions(classes, probs, fold, labelled, y)
+
+
+def predictions_from_file(
+    path: Path,
+    embeddings: np.ndarray,
+    sample_ids: list[str],
+    labels: list[str | None],
+    cfg: PredictConfig,
+    seed: int = 0,
+) -> Predictions:
+    """The user's own out-of-sample ``pred_probs`` (see :mod:`curate.external_predictions`).
+
+    Pool rows the file does not cover are predicted by the reference classifier fitted on all
+    labelled samples. ``fold`` is -2 for rows taken from the file.
+    """
+    from curate.external_predictions import read_pred_probs
+
+    classes, probs, present = read_pred_probs(path, sample_ids, labels, cfg.pred_probs_classes)
+    labelled = np.array([lab is not None for lab in labels])
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[lab] for lab in labels if lab is not None])
+    fold = np.where(present, -2, -1)
+    _predict_rows(probs, ~present, embeddings, embeddings[labelled], y, cfg, seed)
+    return _predictions(classes, probs, fold, labelled, y)
+
+
+def _predict_rows(probs, rows, embeddings, X, y, cfg, seed) -> None:
+    """Fill ``probs[rows]`` from the reference classifier fitted on all labelled samples."""
+    if rows.any():
         model = make_model(cfg, seed).fit(X, y)
-        probs[~labelled] = _full_proba(model, embeddings[~labelled], len(classes))
+        probs[rows] = _full_proba(model, embeddings[rows], probs.shape[1])
+
+
+def _predictions(classes, probs, fold, labelled, y) -> Predictions:
+    oof = probs[labelled].astype(np.float64)
+    given = np.clip(oof[np.arange(len(y)), y], 1e-12, 1.0)
     return Predictions(
         classes=classes,
         pred_probs=probs,
         fold=fold,
-        cv_log_loss=float(log_loss(y, np.clip(oof, 1e-12, 1), labels=range(len(classes)))),
+        cv_log_loss=float(-np.log(given).mean()),
         cv_accuracy=float((oof.argmax(axis=1) == y).mean()),
     )
 

@@ -56,6 +56,11 @@ predict:
   logreg_c: 1.0
   max_iter: 1000
   knn_k: 20
+  # Bring your own model: out-of-sample pred_probs aligned by sample_id (CSV/Parquet/JSONL,
+  # one column per class or a pred_probs list column + pred_probs_classes). Also add the file
+  # to the predict stage's deps in dvc.yaml so DVC notices when it changes.
+  pred_probs_file: null
+  pred_probs_classes: null
 """
 
 LABEL_YAML = """\

@@ -10,7 +10,7 @@ from curate.config import load_config
 from curate.embed import to_matrix
 from curate.errors import DataError
 from curate.manifest import read_artifact, read_manifest
-from curate.predict import out_of_sample_pred_probs, to_table
+from curate.predict import out_of_sample_pred_probs, predictions_from_file, to_table
 
 
 def run(root: str | Path = ".") -> dict:
@@ -22,21 +22,28 @@ def run(root: str | Path = ".") -> dict:
             f"{layout.EMBEDDINGS} does not match {layout.MANIFEST} (different samples). "
             "Run `dvc repro` so the embed stage catches up."
         )
-    p = out_of_sample_pred_probs(
-        to_matrix(embeddings.column("embedding")),
-        manifest.column("label").to_pylist(),
-        manifest.column("content_hash").to_pylist(),
-        cfg.predict,
-        seed=cfg.seed,
-    )
+    X = to_matrix(embeddings.column("embedding"))
+    labels = manifest.column("label").to_pylist()
+    if cfg.predict.pred_probs_file:
+        p = predictions_from_file(
+            cfg.path(cfg.predict.pred_probs_file),
+            X,
+            manifest.column("sample_id").to_pylist(),
+            labels,
+            cfg.predict,
+            seed=cfg.seed,
+        )
+    else:
+        hashes = manifest.column("content_hash").to_pylist()
+        p = out_of_sample_pred_probs(X, labels, hashes, cfg.predict, seed=cfg.seed)
     table = to_table(
         manifest.column("sample_id"), manifest.column("split"), manifest.column("label"), p
     )
     write_parquet(table, cfg.path(layout.PRED_PROBS))
     summary = {
-        "model": cfg.predict.model,
+        "model": "file" if cfg.predict.pred_probs_file else cfg.predict.model,
         "classes": list(p.classes),
-        "folds": int(p.fold.max()) + 1,
+        "folds": max(int(p.fold.max()) + 1, 0),
         "cv_log_loss": round(p.cv_log_loss, 4),
         "cv_accuracy": round(p.cv_accuracy, 4),
     }
