@@ -55,6 +55,9 @@ class DataConfig:
     split_column: str | None = None
     #: Map raw split values onto train / validation / test / unlabeled, e.g. {val: validation}.
     split_values: dict[str, str] = field(default_factory=dict)
+    #: Multi-annotator data: one label column per annotator (blank = not labelled by them).
+    #: With ``label_column: null`` the label is the annotators' majority vote.
+    annotator_columns: tuple[str, ...] = ()
     #: Columns carried through to the manifest untouched (annotator, source, timestamp ...).
     metadata_columns: tuple[str, ...] = ()
     #: Optional declared class list; labels outside it are errors.
@@ -130,6 +133,8 @@ class LabelConfig:
     )
     #: Bootstrap resamples for the noise-rate confidence intervals.
     bootstrap: int = 200
+    #: Significance level for flagging an annotator as unreliable.
+    annotator_alpha: float = 0.01
 
 
 @dataclass(frozen=True)

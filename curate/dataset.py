@@ -120,12 +120,13 @@ def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> p
     n = table.num_rows
     fmt = resolve_format(source, path)
 
-    label = (
-        _as_string(table.column(data.label_column))
-        if data.label_column
-        else pa.nulls(n, pa.string())
-    )
-    label = pc.if_else(pc.equal(pc.utf8_trim_whitespace(label), ""), None, label)
+    annotators = {a: _blank_to_null(_as_string(table.column(a))) for a in data.annotator_columns}
+    if data.label_column:
+        label = _blank_to_null(_as_string(table.column(data.label_column)))
+    elif annotators:
+        label = _majority_vote(list(annotators.values()))
+    else:
+        label = pa.nulls(n, pa.string())
 
     extra: dict[str, pa.ChunkedArray | pa.Array] = {}
     if data.modality == "text":
@@ -159,6 +160,7 @@ def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> p
         )
 
     split = _splits(data, source.split, path, table, label)
+    extra.update(annotators)
     for name in data.metadata_columns:
         extra[name] = table.column(name)
     columns = {
@@ -182,6 +184,7 @@ def _require_columns(data: DataConfig, path: Path, table: pa.Table, split_fixed:
         "data.id_column": [data.id_column] if data.id_column else [],
         "data.label_column": [data.label_column] if data.label_column else [],
         "data.split_column": [data.split_column] if data.split_column and not split_fixed else [],
+        "data.annotator_columns": list(data.annotator_columns),
         "data.metadata_columns": list(data.metadata_columns),
     }
     present = table.column_names
@@ -194,7 +197,7 @@ def _require_columns(data: DataConfig, path: Path, table: pa.Table, split_fixed:
                     f"{', '.join(present) or '(none)'}. Set {key} in configs/data.yaml."
                 )
     reserved = set(MANIFEST_COLUMNS)
-    clashes = [c for c in data.metadata_columns if c in reserved]
+    clashes = [c for c in (*data.metadata_columns, *data.annotator_columns) if c in reserved]
     if data.modality == "tabular":
         clashes += [c for c in data.feature_columns if c in reserved]
     if clashes:
@@ -322,6 +325,20 @@ def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array(
         [pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())]
     )
+
+
+def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.if_else(pc.equal(pc.utf8_trim_whitespace(column), ""), None, column)
+
+
+def _majority_vote(columns: list[pa.ChunkedArray]) -> pa.Array:
+    """Most frequent label per row; ties go to the earliest annotator column's label."""
+    out = []
+    for votes in zip(*(c.to_pylist() for c in columns), strict=True):
+        given = [v for v in votes if v is not None]
+        counts = Counter(given)
+        out.append(max(given, key=lambda v: (counts[v], -given.index(v))) if given else None)
+    return pa.array(out, pa.string())
 
 
 def _null_rows(column: pa.ChunkedArray) -> list[int]:

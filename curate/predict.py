@@ -69,7 +69,12 @@ def out_of_sample_pred_probs(
             "no out-of-sample prediction is possible for them. Label more examples, or remove "
             "or merge those classes."
         )
-    n_folds = min(cfg.folds, smallest)
+    n_folds = min(cfg.folds, smallest, len(set(g)))
+    if n_folds < 2:
+        raise DataError(
+            "the labelled samples hold fewer than 2 distinct contents, so they cannot be split "
+            "into cross-validation folds (copies of one content share a fold). Add data."
+        )
     probs = np.zeros((len(labels), len(classes)), np.float32)
     fold = np.full(len(labels), -1, np.int64)
     oof = np.zeros((len(y), len(classes)), np.float64)

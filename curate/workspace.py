@@ -69,6 +69,7 @@ label:
   filter_by: prune_by_noise_rate     # cleanlab find_label_issues filter
   score_method: self_confidence      # label_score: self_confidence | normalized_margin | ...
   bootstrap: 200                     # resamples for the noise-rate confidence intervals
+  annotator_alpha: 0.01              # significance level for flagging unreliable annotators
 """
 
 PARAMS_YAML = """\
@@ -163,8 +164,9 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
         "label": {
             "cmd": "curate label",
             "deps": [layout.MANIFEST, layout.PRED_PROBS],
+            # Annotator columns reach this stage through the manifest, which is a dependency.
             "params": ["seed", {"configs/label.yaml": ["label"]}],
-            "outs": [layout.LABEL_ISSUES],
+            "outs": [layout.LABEL_ISSUES, layout.ANNOTATORS, layout.CONSENSUS],
             "metrics": [{layout.LABEL_SUMMARY: {"cache": False}}],
         },
     }

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from curate import checks, layout
 from curate.artifacts import write_json, write_parquet
+from curate.checks.annotators import EMPTY_ANNOTATORS, EMPTY_CONSENSUS, assess_annotators
 from curate.config import load_config
 from curate.embed import to_matrix
 from curate.manifest import read_artifact, read_manifest
@@ -26,6 +27,21 @@ def run(root: str | Path = ".") -> dict:
         cfg=cfg.label,
         seed=cfg.seed,
     )
+    per_sample, per_annotator = EMPTY_CONSENSUS, EMPTY_ANNOTATORS
+    if cfg.data.annotator_columns:
+        annotators = assess_annotators(
+            manifest.column("sample_id").to_pylist(),
+            {a: manifest.column(a).to_pylist() for a in cfg.data.annotator_columns},
+            to_matrix(predictions.column("pred_probs")),
+            classes_of(predictions),
+            alpha=cfg.label.annotator_alpha,
+        )
+        per_sample, per_annotator = annotators.per_sample, annotators.per_annotator
+        result.summary["annotators"] = annotators.summary
+    # Written even without annotators (empty), so the DVC outputs always exist.
+    write_parquet(per_annotator, cfg.path(layout.ANNOTATORS))
+    write_parquet(per_sample, cfg.path(layout.CONSENSUS))
     write_parquet(result.table, cfg.path(layout.LABEL_ISSUES))
     write_json(result.summary, cfg.path(layout.LABEL_SUMMARY))
-    return {k: result.summary[k] for k in ("labelled", "issues", "overall", "joint_noise_rate")}
+    keys = ("labelled", "issues", "overall", "joint_noise_rate", "annotators")
+    return {k: result.summary[k] for k in keys if k in result.summary}

@@ -60,3 +60,13 @@ def test_table_round_trips_the_class_order() -> None:
     table = to_table(ids, pa.array(["train"] * 12), pa.array(labels), p)
     assert classes_of(table) == ("x,1", "y\n2", "z")
     assert table.schema.field("pred_probs").type == pa.list_(pa.float32(), 3)
+
+
+def test_fewer_distinct_contents_than_folds_reduces_the_folds() -> None:
+    X = np.repeat(np.eye(4), 3, axis=0)
+    labels = list("aabbaabbaabb")
+    groups = [str(i) for i in np.repeat(np.arange(4), 3)]
+    p = out_of_sample_pred_probs(X, labels, groups, PredictConfig(folds=5))
+    assert p.fold.max() + 1 == 4
+    with pytest.raises(DataError, match="fewer than 2 distinct contents"):
+        out_of_sample_pred_probs(np.ones((4, 2)), list("abab"), ["same"] * 4, PredictConfig())
