@@ -1,0 +1,147 @@
+"""Scale of the label stages given embeddings: 200,000 rows x 20 classes by default.
+
+Data: a seeded Gaussian mixture (one unit-norm centre per class, isotropic noise), L2-normalised
+like curate's embeddings, with 10% of labels flipped uniformly to another class.
+
+Measured in one run, each in its own child process so that peak memory is attributable:
+
+* **curate**: ``curate.predict.out_of_sample_pred_probs`` (5-fold grouped CV logistic regression)
+  then the registered ``label`` check (cleanlab issues, scores, summary with intervals);
+* **baseline**: ``sklearn.model_selection.cross_val_predict(LogisticRegression(...),
+  method="predict_proba")`` then ``cleanlab.filter.find_label_issues`` with its defaults.
+
+    .venv/bin/python benchmarks/label_scale.py [--rows 200000] [--classes 20] [--dim 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "label_scale.json"
+
+
+def make_data(rows: int, classes: int, dim: int, noise: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    truth = rng.integers(0, classes, rows)
+    # Noise of total norm ~1.2 around unit centres: classes overlap a little, as real ones do.
+    spread = 1.2 / np.sqrt(dim)
+    X = (centres[truth] + rng.normal(scale=spread, size=(rows, dim))).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    given = truth.copy()
+    flip = rng.random(rows) < noise
+    given[flip] = (truth[flip] + rng.integers(1, classes, flip.sum())) % classes
+    return X, truth, given
+
+
+def worker(method: str, rows: int, classes: int, dim: int, noise: float) -> None:
+    """Child-process body: run one method, print one JSON line."""
+    X, truth, given = make_data(rows, classes, dim, noise)
+    labels = [f"c{k:02d}" for k in given]
+    t0 = time.perf_counter()
+    if method == "curate":
+        from curate import checks
+        from curate.config import LabelConfig, PredictConfig
+        from curate.predict import out_of_sample_pred_probs
+
+        ids = [str(i) for i in range(rows)]
+        p = out_of_sample_pred_probs(X, labels, ids, PredictConfig(), seed=0)
+        t1 = time.perf_counter()
+        result = checks.get("label")(
+            sample_ids=ids,
+            splits=["train"] * rows,
+            labels=labels,
+            content_hashes=ids,
+            pred_probs=p.pred_probs,
+            classes=p.classes,
+            cfg=LabelConfig(),
+            seed=0,
+        )
+        flagged = np.array(result.table.column("is_label_issue").to_pylist())
+    else:
+        import cleanlab.filter
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import cross_val_predict
+
+        model = LogisticRegression(max_iter=1000)
+        P = cross_val_predict(model, X, given, cv=5, method="predict_proba")
+        t1 = time.perf_counter()
+        flagged = cleanlab.filter.find_label_issues(given, P)
+    t2 = time.perf_counter()
+    wrong = given != truth
+    tp = int((flagged & wrong).sum())
+    print(
+        json.dumps(
+            {
+                "method": method,
+                "predict_s": t1 - t0,
+                "label_s": t2 - t1,
+                "total_s": t2 - t0,
+                "flagged": int(flagged.sum()),
+                "precision": tp / max(int(flagged.sum()), 1),
+                "recall": tp / max(int(wrong.sum()), 1),
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--classes", type=int, default=20)
+    parser.add_argument("--dim", type=int, default=64, help="embedding dimension (MiniLM: 384)")
+    parser.add_argument("--noise", type=float, default=0.10)
+    parser.add_argument("--worker", choices=["curate", "baseline"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    shape = (args.rows, args.classes, args.dim, args.noise)
+    if args.worker:
+        worker(args.worker, *shape)
+        return
+    results = []
+    for method in ("curate", "baseline"):
+        print(f"running {method} on {args.rows} x {args.classes} classes ...", file=sys.stderr)
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            method,
+            "--rows",
+            str(args.rows),
+            "--classes",
+            str(args.classes),
+            "--dim",
+            str(args.dim),
+            "--noise",
+            str(args.noise),
+        ]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"\n{args.rows} rows, {args.classes} classes, {args.dim}-d, {args.noise:.0%} label noise")
+    print(
+        f"{'method':<10} {'predict s':>10} {'label s':>8} {'total s':>8} {'peak RSS MiB':>13} "
+        f"{'flagged':>8} {'precision':>9} {'recall':>7}"
+    )
+    for r in results:
+        print(
+            f"{r['method']:<10} {r['predict_s']:>10.1f} {r['label_s']:>8.1f} {r['total_s']:>8.1f} "
+            f"{r['peak_rss_mib']:>13.0f} {r['flagged']:>8} {r['precision']:>9.3f} "
+            f"{r['recall']:>7.3f}"
+        )
+    ratio = results[0]["total_s"] / results[1]["total_s"]
+    print(f"curate/baseline total time: {ratio:.2f}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"args": vars(args), "results": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
