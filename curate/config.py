@@ -105,13 +105,16 @@ class EmbedConfig:
 class PredictConfig:
     """Reference classifier for out-of-sample pred_probs (section ``predict``)."""
 
-    #: ``logreg`` (logistic regression) or ``knn`` (distance-weighted cosine kNN vote).
-    model: Literal["logreg", "knn"] = "logreg"
+    #: ``logreg`` (logistic regression), ``knn`` (distance-weighted cosine kNN vote) or
+    #: ``mlp`` (a small torch MLP: one hidden layer, dropout, Adam; CPU).
+    model: Literal["logreg", "knn", "mlp"] = "logreg"
     #: Cross-validation folds (reduced automatically for classes with fewer samples).
     folds: int = 5
     logreg_c: float = 1.0
     max_iter: int = 1000
     knn_k: int = 20
+    mlp_hidden: int = 256
+    mlp_epochs: int = 30
     #: Bring your own model: a file of out-of-sample pred_probs aligned by sample_id
     #: (one column per class, or a ``pred_probs`` list column). Replaces the classifier.
     pred_probs_file: str | None = None

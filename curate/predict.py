@@ -37,6 +37,10 @@ def make_model(cfg: PredictConfig, seed: int):
         from sklearn.linear_model import LogisticRegression
 
         return LogisticRegression(C=cfg.logreg_c, max_iter=cfg.max_iter, random_state=seed)
+    if cfg.model == "mlp":
+        from curate.mlp import TorchMLPClassifier
+
+        return TorchMLPClassifier(hidden=cfg.mlp_hidden, epochs=cfg.mlp_epochs, seed=seed)
     from sklearn.neighbors import KNeighborsClassifier
 
     return KNeighborsClassifier(n_neighbors=cfg.knn_k, weights="distance", metric="cosine")
@@ -140,7 +144,7 @@ def _predictions(classes, probs, fold, labelled, y) -> Predictions:
 def _full_proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
     """predict_proba with a column for every class (a fold may miss a class entirely)."""
     out = np.zeros((len(X), n_classes), np.float64)
-    out[:, model.classes_] = model.predict_proba(X)
+    out[:, np.asarray(model.classes_, dtype=np.int64)] = model.predict_proba(X)
     return out / out.sum(axis=1, keepdims=True)
 
 

@@ -51,11 +51,13 @@ PREDICT_YAML = """\
 # Reference classifier for out-of-sample predicted probabilities (used by the label check).
 # Folds are seeded and grouped so that copies of the same content share a fold.
 predict:
-  model: logreg           # logreg | knn
+  model: logreg           # logreg | knn | mlp (small torch MLP)
   folds: 5
   logreg_c: 1.0
   max_iter: 1000
   knn_k: 20
+  mlp_hidden: 256
+  mlp_epochs: 30
   # Bring your own model: out-of-sample pred_probs aligned by sample_id (CSV/Parquet/JSONL,
   # one column per class or a pred_probs list column + pred_probs_classes). Also add the file
   # to the predict stage's deps in dvc.yaml so DVC notices when it changes.

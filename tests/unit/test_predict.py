@@ -70,3 +70,18 @@ def test_fewer_distinct_contents_than_folds_reduces_the_folds() -> None:
     assert p.fold.max() + 1 == 4
     with pytest.raises(DataError, match="fewer than 2 distinct contents"):
         out_of_sample_pred_probs(np.ones((4, 2)), list("abab"), ["same"] * 4, PredictConfig())
+
+
+@pytest.mark.slow
+def test_mlp_option_learns_a_non_linear_boundary() -> None:
+    """XOR-like classes: a linear model cannot separate them, the MLP can."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(400, 2))
+    labels = ["same" if a * b > 0 else "diff" for a, b in X]
+    groups = [str(i) for i in range(400)]
+    mlp = out_of_sample_pred_probs(X, labels, groups, PredictConfig(model="mlp", mlp_epochs=60))
+    linear = out_of_sample_pred_probs(X, labels, groups, PredictConfig(model="logreg"))
+    assert mlp.cv_accuracy > 0.85 > 0.7 > linear.cv_accuracy
+    np.testing.assert_allclose(mlp.pred_probs.sum(axis=1), 1.0, rtol=1e-5)
+    again = out_of_sample_pred_probs(X, labels, groups, PredictConfig(model="mlp", mlp_epochs=60))
+    np.testing.assert_allclose(mlp.pred_probs, again.pred_probs, atol=1e-6)  # seeded
