@@ -39,6 +39,17 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class AnnotationsConfig:
+    """A long table of per-annotator labels: one row per (sample, annotator, label)."""
+
+    path: str
+    format: SourceFormat = "auto"
+    id_column: str = "sample_id"
+    annotator_column: str = "annotator"
+    label_column: str = "label"
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Where the data is and which columns mean what (section ``data``)."""
 
@@ -58,6 +69,8 @@ class DataConfig:
     #: Multi-annotator data: one label column per annotator (blank = not labelled by them).
     #: With ``label_column: null`` the label is the annotators' majority vote.
     annotator_columns: tuple[str, ...] = ()
+    #: Or a separate long table of annotations, joined by ``id_column``.
+    annotations: AnnotationsConfig | None = None
     #: Columns carried through to the manifest untouched (annotator, source, timestamp ...).
     metadata_columns: tuple[str, ...] = ()
     #: Optional declared class list; labels outside it are errors.
@@ -310,6 +323,11 @@ def _check_consistency(cfg: Config, data_file: Path | None) -> None:
                 f"{where}: data.sources[{i}].split is {src.split!r}; "
                 f"expected one of {', '.join(SPLITS)}."
             )
+    if data.annotations is not None and data.annotator_columns:
+        raise ConfigError(
+            f"{where}: set either data.annotator_columns (one column per annotator) or "
+            "data.annotations (a long table), not both."
+        )
     if data.modality == "tabular" and not data.feature_columns:
         raise ConfigError(
             f"{where}: data.modality is 'tabular' but data.feature_columns is empty. "

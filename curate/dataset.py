@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate import annotation
 from curate.config import SPLITS, Config, DataConfig
 from curate.content import content_hash, embedding_matrix, hash_images, hash_rows
 from curate.errors import MAX_LISTED, DataError, fmt_rows
@@ -42,7 +43,14 @@ MANIFEST_COLUMNS = ("sample_id", "content_hash", "input", "label", "split")
 
 def build_manifest(cfg: Config) -> pa.Table:
     """Read every source of ``cfg.data``, validate, and return the manifest table."""
+    return build_manifest_and_annotations(cfg)[0]
+
+
+def build_manifest_and_annotations(cfg: Config) -> tuple[pa.Table, pa.Table]:
+    """The manifest, and the per-annotator labels as a long table (empty without annotators)."""
     data = cfg.data
+    long = annotation.read_long(cfg)
+    votes = annotation.votes_by_id(long) if long is not None else None
     parts = []
     dims: dict[int, Path] = {}
     where = _describe_sources(cfg)
@@ -52,7 +60,7 @@ def build_manifest(cfg: Config) -> pa.Table:
         if table.num_rows == 0:
             _require_columns(data, path, table, split_fixed=source.split is not None)
             continue
-        part = _normalise_source(cfg, i, path, table)
+        part = _normalise_source(cfg, i, path, table, votes)
         if data.modality == "embedding":
             dims.setdefault(part.schema.field(data.input_column).type.list_size, path)
         parts.append(part)
@@ -73,7 +81,8 @@ def build_manifest(cfg: Config) -> pa.Table:
     ids = _sample_ids(data, manifest, where)
     manifest = manifest.set_column(0, "sample_id", ids)
     # Drop the private bookkeeping columns.
-    return manifest.drop_columns([c for c in manifest.column_names if c.startswith("__")])
+    manifest = manifest.drop_columns([c for c in manifest.column_names if c.startswith("__")])
+    return manifest, annotation.annotation_table(cfg, manifest, long)
 
 
 def _concat(parts: list[pa.Table], paths: list[Path]) -> pa.Table:
@@ -113,7 +122,9 @@ def summarize(manifest: pa.Table) -> dict[str, Any]:
 # -- per-source normalisation ---------------------------------------------------------------
 
 
-def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> pa.Table:
+def _normalise_source(
+    cfg: Config, index: int, path: Path, table: pa.Table, votes: dict[str, str] | None
+) -> pa.Table:
     data = cfg.data
     source = data.sources[index]
     _require_columns(data, path, table, split_fixed=source.split is not None)
@@ -125,6 +136,9 @@ def _normalise_source(cfg: Config, index: int, path: Path, table: pa.Table) -> p
         label = _blank_to_null(_as_string(table.column(data.label_column)))
     elif annotators:
         label = _majority_vote(list(annotators.values()))
+    elif votes is not None:
+        user_ids = _as_string(table.column(data.id_column)).to_pylist()
+        label = pa.array([votes.get(uid) for uid in user_ids], pa.string())
     else:
         label = pa.nulls(n, pa.string())
 
@@ -333,12 +347,9 @@ def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _majority_vote(columns: list[pa.ChunkedArray]) -> pa.Array:
     """Most frequent label per row; ties go to the earliest annotator column's label."""
-    out = []
-    for votes in zip(*(c.to_pylist() for c in columns), strict=True):
-        given = [v for v in votes if v is not None]
-        counts = Counter(given)
-        out.append(max(given, key=lambda v: (counts[v], -given.index(v))) if given else None)
-    return pa.array(out, pa.string())
+    rows = zip(*(c.to_pylist() for c in columns), strict=True)
+    given = ([v for v in row if v is not None] for row in rows)
+    return pa.array([annotation.majority(g) if g else None for g in given], pa.string())
 
 
 def _null_rows(column: pa.ChunkedArray) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MANIFEST = "manifest/manifest.parquet"
 MANIFEST_SUMMARY = "manifest/summary.json"
+ANNOTATIONS = "manifest/annotations.parquet"
 EMBEDDINGS = "embeddings/embeddings.parquet"
 EMBEDDINGS_SUMMARY = "embeddings/summary.json"
 PRED_PROBS = "predictions/pred_probs.parquet"

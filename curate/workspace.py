@@ -146,7 +146,7 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
             "cmd": "curate ingest",
             "deps": list(deps),
             "params": [{"configs/data.yaml": ["data"]}],
-            "outs": [layout.MANIFEST],
+            "outs": [layout.MANIFEST, layout.ANNOTATIONS],
             "metrics": [{layout.MANIFEST_SUMMARY: {"cache": False}}],
         },
         "embed": {
@@ -165,8 +165,7 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
         },
         "label": {
             "cmd": "curate label",
-            "deps": [layout.MANIFEST, layout.PRED_PROBS],
-            # Annotator columns reach this stage through the manifest, which is a dependency.
+            "deps": [layout.MANIFEST, layout.ANNOTATIONS, layout.PRED_PROBS],
             "params": ["seed", {"configs/label.yaml": ["label"]}],
             "outs": [layout.LABEL_ISSUES, layout.ANNOTATORS, layout.CONSENSUS],
             "metrics": [{layout.LABEL_SUMMARY: {"cache": False}}],

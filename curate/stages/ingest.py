@@ -7,13 +7,15 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
-from curate.dataset import build_manifest, summarize
+from curate.dataset import build_manifest_and_annotations, summarize
 
 
 def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
-    manifest = build_manifest(cfg)
+    manifest, annotations = build_manifest_and_annotations(cfg)
     summary = summarize(manifest)
+    summary["annotations"] = annotations.num_rows
     write_parquet(manifest, cfg.path(layout.MANIFEST))
+    write_parquet(annotations, cfg.path(layout.ANNOTATIONS))
     write_json(summary, cfg.path(layout.MANIFEST_SUMMARY))
     return summary

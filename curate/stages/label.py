@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from curate import checks, layout
+from curate.annotation import pivot
 from curate.artifacts import write_json, write_parquet
 from curate.checks.annotators import EMPTY_ANNOTATORS, EMPTY_CONSENSUS, assess_annotators
 from curate.config import load_config
@@ -28,10 +29,12 @@ def run(root: str | Path = ".") -> dict:
         seed=cfg.seed,
     )
     per_sample, per_annotator = EMPTY_CONSENSUS, EMPTY_ANNOTATORS
-    if cfg.data.annotator_columns:
+    long = read_artifact(cfg.path(layout.ANNOTATIONS), "ingest")
+    if long.num_rows:
+        ids = manifest.column("sample_id").to_pylist()
         annotators = assess_annotators(
-            manifest.column("sample_id").to_pylist(),
-            {a: manifest.column(a).to_pylist() for a in cfg.data.annotator_columns},
+            ids,
+            pivot(long, ids),
             to_matrix(predictions.column("pred_probs")),
             classes_of(predictions),
             alpha=cfg.label.annotator_alpha,
