@@ -121,7 +121,7 @@ class PredictConfig:
     #: ``logreg`` (logistic regression), ``knn`` (distance-weighted cosine kNN vote) or
     #: ``mlp`` (a small torch MLP: one hidden layer, dropout, Adam; CPU).
     model: Literal["logreg", "knn", "mlp"] = "logreg"
-    #: Cross-validation folds (reduced automatically for classes with fewer samples).
+    #: Cross-validation folds (fewer when there are fewer distinct contents).
     folds: int = 5
     logreg_c: float = 1.0
     max_iter: int = 1000

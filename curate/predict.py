@@ -73,7 +73,9 @@ def out_of_sample_pred_probs(
             "no out-of-sample prediction is possible for them. Label more examples, or remove "
             "or merge those classes."
         )
-    n_folds = min(cfg.folds, smallest, len(set(g)))
+    # A class smaller than the fold count is spread over fewer folds by the splitter; it must
+    # not reduce the folds of every other class.
+    n_folds = min(cfg.folds, len(set(g)))
     if n_folds < 2:
         raise DataError(
             "the labelled samples hold fewer than 2 distinct contents, so they cannot be split "

@@ -35,7 +35,8 @@ def find_label_issues(
     rows = np.array([i for i, lab in enumerate(labels) if lab is not None])
     index = {c: k for k, c in enumerate(classes)}
     y = np.array([index[labels[i]] for i in rows])
-    P = np.asarray(pred_probs, np.float64)[rows]
+    # Exact 0/1 probabilities (e.g. from a distance-weighted kNN) break entropy-based scores.
+    P = np.clip(np.asarray(pred_probs, np.float64)[rows], 1e-6, 1.0)
     P = P / P.sum(axis=1, keepdims=True)
     flagged = cleanlab.filter.find_label_issues(y, P, filter_by=cfg.filter_by)
     scores = cleanlab.rank.get_label_quality_scores(y, P, method=cfg.score_method)

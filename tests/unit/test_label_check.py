@@ -82,3 +82,17 @@ def test_summary_has_rates_intervals_matrix_pairs_and_test_note(planted) -> None
 
 def test_the_check_is_registered() -> None:
     assert "label" in checks.names()
+
+
+def test_exact_zero_one_probabilities_do_not_break_entropy_scores() -> None:
+    """A confident kNN gives exact 0/1 probabilities; the most certain correct labels must not
+    get the worst score."""
+    labels = ["a", "a", "b", "b"]
+    P = np.array([[1.0, 0.0], [0.6, 0.4], [0.0, 1.0], [0.9, 0.1]])
+    result = checks.get("label")(
+        sample_ids=list("wxyz"), splits=["train"] * 4, labels=labels, content_hashes=list("wxyz"),
+        pred_probs=P, classes=("a", "b"),
+        cfg=LabelConfig(score_method="confidence_weighted_entropy"),
+    )  # fmt: skip
+    scores = result.table.column("label_score").to_pylist()
+    assert scores[0] > scores[1] > scores[3] and scores[2] > scores[3]

@@ -85,3 +85,12 @@ def test_mlp_option_learns_a_non_linear_boundary() -> None:
     np.testing.assert_allclose(mlp.pred_probs.sum(axis=1), 1.0, rtol=1e-5)
     again = out_of_sample_pred_probs(X, labels, groups, PredictConfig(model="mlp", mlp_epochs=60))
     np.testing.assert_allclose(mlp.pred_probs, again.pred_probs, atol=1e-6)  # seeded
+
+
+def test_a_rare_class_does_not_reduce_the_folds_of_the_others() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(102, 4))
+    labels = ["big"] * 50 + ["other"] * 50 + ["rare"] * 2
+    p = out_of_sample_pred_probs(X, labels, [str(i) for i in range(102)], PredictConfig(folds=5))
+    assert p.fold.max() + 1 == 5
+    assert len(set(p.fold[-2:])) == 2  # the two rare samples sit in different folds
