@@ -7,6 +7,7 @@ a :class:`~curate.errors.CurateError` prints its one-paragraph message and exits
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -51,44 +52,26 @@ _workspace_option = click.option(
 )
 
 
-@main.command()
-@_workspace_option
-@_handle_errors
-def ingest(workspace: Path) -> None:
-    """Stage: read and validate the sources, write the manifest."""
-    from curate.stages import ingest as stage
-
-    _echo_json(stage.run(workspace))
-
-
-@main.command()
-@_workspace_option
-@_handle_errors
-def embed(workspace: Path) -> None:
-    """Stage: embed the manifest (cached by content hash)."""
-    from curate.stages import embed as stage
-
-    _echo_json(stage.run(workspace))
+#: The pipeline's stages as CLI verbs (what dvc.yaml runs): name -> help text.
+STAGES = {
+    "ingest": "Stage: read and validate the sources, write the manifest.",
+    "embed": "Stage: embed the manifest (cached by content hash).",
+    "predict": "Stage: out-of-sample pred_probs from the reference classifier on the embeddings.",
+    "label": "Stage: find label issues with cleanlab; write issues/label.parquet and the summary.",
+}
 
 
-@main.command()
-@_workspace_option
-@_handle_errors
-def predict(workspace: Path) -> None:
-    """Stage: out-of-sample pred_probs from the reference classifier on the embeddings."""
-    from curate.stages import predict as stage
+def _stage_command(name: str, help_text: str) -> None:
+    @main.command(name=name, help=help_text)
+    @_workspace_option
+    @_handle_errors
+    def command(workspace: Path) -> None:
+        stage = importlib.import_module(f"curate.stages.{name}")
+        _echo_json(stage.run(workspace))
 
-    _echo_json(stage.run(workspace))
 
-
-@main.command()
-@_workspace_option
-@_handle_errors
-def label(workspace: Path) -> None:
-    """Stage: find label issues with cleanlab; write issues/label.parquet and the summary."""
-    from curate.stages import label as stage
-
-    _echo_json(stage.run(workspace))
+for _name, _help in STAGES.items():
+    _stage_command(_name, _help)
 
 
 @main.command()
