@@ -8,8 +8,9 @@ Run from the repository root (see benchmarks/README.md for the details and the f
 Both methods get the same sentence embeddings (curate's text embedder, cached in
 ``benchmarks/results/cache/embeddings``); wall times exclude embedding.
 
-* curate default: ``out_of_sample_pred_probs`` with ``PredictConfig()``, then the ``label``
-  check with ``LabelConfig()``.
+* curate default: ``out_of_sample_pred_probs`` with ``PredictConfig()`` and the stage's fold
+  groups (exact copies plus near-duplicates, ``fold_groups``), then the ``label`` check with
+  ``LabelConfig()``.
 * baseline: ``cross_val_predict(LogisticRegression(max_iter=1000), X, y, cv=5,
   method="predict_proba")``, ``cleanlab.filter.find_label_issues`` and
   ``cleanlab.rank.get_label_quality_scores``, all with their defaults.
@@ -175,10 +176,11 @@ def run_case(case: Case, seed: int, variants: bool) -> dict:
     from sklearn.model_selection import cross_val_predict
 
     from curate.config import LabelConfig, PredictConfig
-    from curate.predict import out_of_sample_pred_probs
+    from curate.predict import fold_groups, out_of_sample_pred_probs
 
     t0 = time.perf_counter()
-    preds = out_of_sample_pred_probs(case.X, case.labels, case.hashes, PredictConfig(), seed)
+    groups = fold_groups(case.X, case.hashes, PredictConfig())
+    preds = out_of_sample_pred_probs(case.X, case.labels, groups, PredictConfig(), seed)
     pred_s = time.perf_counter() - t0
     res = label_check(case, preds.pred_probs, preds.classes, LabelConfig(), seed)
     cur = check_row("curate default", case, res.table, time.perf_counter() - t0)
@@ -260,14 +262,16 @@ def tfidf_pred_probs(case: Case, fold: np.ndarray, classes) -> np.ndarray:
 def run_variants(case: Case, preds, pred_s: float, base: dict, seed: int):
     """Other predictors and cleanlab settings, each through curate's own label check."""
     from curate.config import LabelConfig, PredictConfig
-    from curate.predict import out_of_sample_pred_probs
+    from curate.predict import fold_groups, out_of_sample_pred_probs
 
     sources = {LR: (preds.pred_probs, pred_s)}
     configs = {f"logreg C={c}": PredictConfig(logreg_c=c) for c in (0.1, 10)}
     configs |= {f"knn k={k}": PredictConfig(model="knn", knn_k=k) for k in KNN_K}
     for name, pcfg in configs.items():
         t0 = time.perf_counter()
-        p = out_of_sample_pred_probs(case.X, case.labels, case.hashes, pcfg, seed)
+        p = out_of_sample_pred_probs(
+            case.X, case.labels, fold_groups(case.X, case.hashes, pcfg), pcfg, seed
+        )
         sources[name] = (p.pred_probs, time.perf_counter() - t0)
     t0 = time.perf_counter()
     sources["tfidf"] = (tfidf_pred_probs(case, preds.fold, preds.classes), time.perf_counter() - t0)

@@ -123,6 +123,9 @@ class PredictConfig:
     model: Literal["logreg", "knn", "mlp"] = "logreg"
     #: Cross-validation folds (fewer when there are fewer distinct contents).
     folds: int = 5
+    #: Samples at least this cosine-similar (near-duplicates) share a fold, so a copy cannot
+    #: leak its label into its neighbour's prediction; ``null`` groups exact copies only.
+    near_duplicate_threshold: float | None = 0.99
     logreg_c: float = 1.0
     max_iter: int = 1000
     knn_k: int = 20
@@ -337,6 +340,11 @@ def _check_consistency(cfg: Config, data_file: Path | None) -> None:
         raise ConfigError(
             f"{where}: data.modality is {data.modality!r} but data.input_column is not set. "
             "Name the column holding the text, image path or embedding."
+        )
+    threshold = cfg.predict.near_duplicate_threshold
+    if threshold is not None and not 0 < threshold <= 1:
+        raise ConfigError(
+            f"predict.near_duplicate_threshold must be in (0, 1] or null, found {threshold}."
         )
     if cfg.predict.folds < 2:
         raise ConfigError(f"predict.folds must be >= 2, found {cfg.predict.folds}.")

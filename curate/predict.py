@@ -143,6 +143,16 @@ def _predictions(classes, probs, fold, labelled, y) -> Predictions:
     )
 
 
+def fold_groups(embeddings: np.ndarray, hashes: list[str], cfg: PredictConfig) -> list[str]:
+    """Group keys for the folds: exact copies, plus near-duplicates above the threshold."""
+    if cfg.near_duplicate_threshold is None:
+        return hashes
+    from curate.index import near_duplicate_groups
+
+    groups = near_duplicate_groups(embeddings, cfg.near_duplicate_threshold, seeds=hashes)
+    return [str(g) for g in groups]
+
+
 def _full_proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
     """predict_proba with a column for every class (a fold may miss a class entirely)."""
     out = np.zeros((len(X), n_classes), np.float64)

@@ -53,6 +53,7 @@ PREDICT_YAML = """\
 predict:
   model: logreg           # logreg | knn | mlp (small torch MLP)
   folds: 5
+  near_duplicate_threshold: 0.99   # near-copies (cosine) share a fold; null: exact only
   logreg_c: 1.0
   max_iter: 1000
   knn_k: 20

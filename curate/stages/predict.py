@@ -10,7 +10,12 @@ from curate.config import load_config
 from curate.embed import to_matrix
 from curate.errors import DataError
 from curate.manifest import read_artifact, read_manifest
-from curate.predict import out_of_sample_pred_probs, predictions_from_file, to_table
+from curate.predict import (
+    fold_groups,
+    out_of_sample_pred_probs,
+    predictions_from_file,
+    to_table,
+)
 
 
 def run(root: str | Path = ".") -> dict:
@@ -34,8 +39,8 @@ def run(root: str | Path = ".") -> dict:
             seed=cfg.seed,
         )
     else:
-        hashes = manifest.column("content_hash").to_pylist()
-        p = out_of_sample_pred_probs(X, labels, hashes, cfg.predict, seed=cfg.seed)
+        groups = fold_groups(X, manifest.column("content_hash").to_pylist(), cfg.predict)
+        p = out_of_sample_pred_probs(X, labels, groups, cfg.predict, seed=cfg.seed)
     table = to_table(
         manifest.column("sample_id"), manifest.column("split"), manifest.column("label"), p
     )
