@@ -33,13 +33,16 @@ def register(name: str):
     return wrap
 
 
-def get(name: str) -> Callable[..., CheckResult]:
-    # Importing the package's modules registers them.
+def _load_builtin() -> None:
+    # Importing a check module registers it.
     from curate.checks import label  # noqa: F401
 
+
+def get(name: str) -> Callable[..., CheckResult]:
+    _load_builtin()
     return _REGISTRY[name]
 
 
 def names() -> list[str]:
-    get("label")
+    _load_builtin()
     return sorted(_REGISTRY)
