@@ -57,8 +57,6 @@ def out_of_sample_pred_probs(
 
     ``labels`` holds None for unlabelled rows; ``groups`` keeps rows with equal values in one fold.
     """
-    from sklearn.model_selection import StratifiedGroupKFold
-
     labelled = np.array([lab is not None for lab in labels])
     classes = tuple(sorted({lab for lab in labels if lab is not None}))
     index = {c: i for i, c in enumerate(classes)}
@@ -84,16 +82,13 @@ def out_of_sample_pred_probs(
     probs = np.zeros((len(labels), len(classes)), np.float32)
     fold = np.full(len(labels), -1, np.int64)
     oof = np.zeros((len(y), len(classes)), np.float64)
-    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        # sklearn warns when a class has fewer members than folds; handled via n_folds above.
-        warnings.simplefilter("ignore", UserWarning)
-        splits = list(splitter.split(X, y, g))
-    oof_fold = np.zeros(len(y), np.int64)
-    for k, (train, test) in enumerate(splits):
+    oof_fold = _grouped_folds(y, g, n_folds, seed)
+    splits = [
+        (np.flatnonzero(oof_fold != k), np.flatnonzero(oof_fold == k)) for k in range(n_folds)
+    ]
+    for train, test in splits:
         model = make_model(cfg, seed).fit(X[train], y[train])
         oof[test] = _full_proba(model, X[test], len(classes))
-        oof_fold[test] = k
     probs[labelled] = oof
     fold[labelled] = oof_fold
     _predict_rows(probs, ~labelled, embeddings, X, y, cfg, seed)
@@ -141,6 +136,30 @@ def _predictions(classes, probs, fold, labelled, y) -> Predictions:
         cv_log_loss=float(-np.log(given).mean()),
         cv_accuracy=float((oof.argmax(axis=1) == y).mean()),
     )
+
+
+def _grouped_folds(y: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Seeded folds, stratified by class, in which every group sits in one fold.
+
+    Stratifies the groups (each labelled by its first member's class) with StratifiedKFold and
+    lets members follow their group: as good as StratifiedGroupKFold when most groups are
+    single samples, and fast at any size (sklearn's took 28 s for 200,000 groups).
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    _, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    unit_label = y[first]
+    unit_fold = np.empty(len(first), np.int64)
+    if np.bincount(unit_label).max() >= n_folds:
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    else:  # tiny data: no class has a group per fold, so stratifying is impossible
+        splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # sklearn warns when a class has fewer groups than folds; the splitter copes.
+        warnings.simplefilter("ignore", UserWarning)
+        for k, (_, test) in enumerate(splitter.split(np.zeros(len(first)), unit_label)):
+            unit_fold[test] = k
+    return unit_fold[inverse]
 
 
 def fold_groups(embeddings: np.ndarray, hashes: list[str], cfg: PredictConfig) -> list[str]:
