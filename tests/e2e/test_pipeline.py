@@ -161,7 +161,7 @@ def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path)
     assert summary["embeddings/summary.json"]["rows"] == manifest["rows"]
     found = summary["wrong_labels_found"]
     assert found["planted"] == 60
-    assert found["found"] >= 40 and found["precision"] >= 0.6  # measured: 47 of 60, 0.76
+    assert found["found"] >= 40 and found["precision"] >= 0.6  # measured: 47 of 60, 0.75
     # The repository's own dvc.yaml, params.yaml and configs/ are exactly what the demo writes.
     names = ["dvc.yaml", "params.yaml"] + [
         f"configs/{p.name}" for p in (REPO / "configs").iterdir()
