@@ -27,3 +27,13 @@ def read_artifact(path: str | Path, produced_by: str) -> pa.Table:
 
 def read_manifest(path: str | Path) -> pa.Table:
     return read_artifact(path, "ingest")
+
+
+def require_aligned(artifact: pa.Table, manifest: pa.Table, path: str, produced_by: str) -> None:
+    """A per-sample artifact must cover exactly the manifest's samples, in its order; a stale
+    one (the data changed since its stage ran) is a clear error, not a crash further on."""
+    if not artifact.column("sample_id").equals(manifest.column("sample_id")):
+        raise DataError(
+            f"{path} does not match the current manifest (different samples): the data changed "
+            f"since the '{produced_by}' stage ran. Run `dvc repro` so it catches up."
+        )

@@ -10,7 +10,7 @@ from curate.artifacts import write_json, write_parquet
 from curate.checks.annotators import EMPTY_ANNOTATORS, EMPTY_CONSENSUS, assess_annotators
 from curate.config import load_config
 from curate.embed import to_matrix
-from curate.manifest import read_artifact, read_manifest
+from curate.manifest import read_artifact, read_manifest, require_aligned
 from curate.predict import classes_of
 
 
@@ -18,6 +18,7 @@ def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
+    require_aligned(predictions, manifest, layout.PRED_PROBS, "predict")
     result = checks.get("label")(
         sample_ids=manifest.column("sample_id").to_pylist(),
         splits=manifest.column("split").to_pylist(),

@@ -8,8 +8,7 @@ from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
 from curate.embed import to_matrix
-from curate.errors import DataError
-from curate.manifest import read_artifact, read_manifest
+from curate.manifest import read_artifact, read_manifest, require_aligned
 from curate.predict import (
     fold_groups,
     out_of_sample_pred_probs,
@@ -22,11 +21,7 @@ def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     embeddings = read_artifact(cfg.path(layout.EMBEDDINGS), "embed")
-    if not embeddings.column("sample_id").equals(manifest.column("sample_id")):
-        raise DataError(
-            f"{layout.EMBEDDINGS} does not match {layout.MANIFEST} (different samples). "
-            "Run `dvc repro` so the embed stage catches up."
-        )
+    require_aligned(embeddings, manifest, layout.EMBEDDINGS, "embed")
     X = to_matrix(embeddings.column("embedding"))
     labels = manifest.column("label").to_pylist()
     if cfg.predict.pred_probs_file:

@@ -129,3 +129,20 @@ def test_nan_or_negative_and_missing_id_column(workspace: Path) -> None:
     assert "NaN, infinite or negative probabilities on 2 row(s) (rows 2, 5)" in error(workspace)
     use_file(workspace, wide().rename_columns(["id", "x", "y"]))
     assert "has no 'sample_id' column" in error(workspace)
+
+
+def test_stale_predictions_are_a_clear_error_not_a_crash(workspace: Path) -> None:
+    """The data changed after `predict` ran: `curate label` must say so, not raise KeyError."""
+    use_file(workspace, wide())
+    predict.run(workspace)
+    pq.write_table(
+        pa.table(
+            {"id": ["new"] * 1 + IDS[1:], "vec": [[1.0, 0.0]] * 7, "label": ["z"] + LABELS[1:]}
+        ),
+        workspace / "data.parquet",
+    )
+    ingest.run(workspace)
+    result = CliRunner().invoke(main, ["label", "-w", str(workspace)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "pred_probs.parquet does not match the current manifest" in result.stderr
+    assert "Run `dvc repro`" in result.stderr
