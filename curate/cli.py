@@ -56,8 +56,12 @@ _workspace_option = click.option(
 STAGES = {
     "ingest": "Stage: read and validate the sources, write the manifest.",
     "embed": "Stage: embed the manifest (cached by content hash).",
+    "knn": "Stage: build the kNN graph over the embeddings (exact or approximate by size).",
     "predict": "Stage: out-of-sample pred_probs from the reference classifier on the embeddings.",
+    "duplicates": "Stage: exact and near duplicates, and leakage across splits.",
     "label": "Stage: find label issues with cleanlab; write issues/label.parquet and the summary.",
+    "outliers": "Stage: kNN-distance outlier scores; write issues/outliers.parquet.",
+    "redundancy": "Stage: rank training samples for pruning (SemDeDup + prototype difficulty).",
 }
 
 
@@ -202,6 +206,27 @@ def _report_demo(summary: dict) -> None:
         click.echo(
             f"label: {found['flagged']} flagged as label issues; planted wrong labels found: "
             f"{found['found']} of {found['planted']} (precision {found['precision']:.2f})"
+        )
+    dups = summary.get("duplicates_found")
+    if dups:
+        click.echo(
+            f"duplicates: {dups['groups']} groups; planted found: exact "
+            f"{dups['exact_duplicates']['found']} of {dups['exact_duplicates']['planted']}, near "
+            f"{dups['near_duplicates']['found']} of {dups['near_duplicates']['planted']}"
+        )
+        click.echo(
+            f"leakage: {dups['train_test_leak_groups']} train/test groups; planted test->train "
+            f"leaks found: {dups['leaks']['found']} of {dups['leaks']['planted']}"
+        )
+    outliers = summary.get("issues/outliers_summary.json")
+    if outliers:
+        click.echo(f"outliers: {outliers['outliers']} flagged (rate {outliers['rate']})")
+    red = summary.get("issues/redundancy_summary.json")
+    if red:
+        click.echo(
+            f"redundancy: {red['semantic_duplicates']} semantic duplicates among "
+            f"{red['training_samples']} training samples; keep set {red['kept']} "
+            f"({red['keep_fraction']:.0%}, keeping {red['keep']} samples)"
         )
 
 

@@ -157,6 +157,70 @@ class LabelConfig:
 
 
 @dataclass(frozen=True)
+class IndexConfig:
+    """The kNN graph over the embeddings (section ``index``)."""
+
+    #: Neighbours per sample kept in the graph.
+    k: int = 10
+    #: ``auto``: exact up to ``exact_max_rows`` rows, ``approximate`` above; or force one.
+    method: Literal["auto", "exact", "ivf", "hnsw"] = "auto"
+    exact_max_rows: int = 50_000
+    approximate: Literal["ivf", "hnsw"] = "ivf"
+    #: IVF lists; ``null``: about 4 sqrt(rows).
+    ivf_nlist: int | None = None
+    #: IVF lists searched per query (more: higher recall, slower).
+    ivf_nprobe: int = 16
+    #: Training vectors per IVF list (a seeded sample).
+    ivf_train_per_list: int = 64
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+    #: Seeded queries on which an approximate graph's recall@k vs exact search is measured.
+    recall_queries: int = 1000
+    #: Queries per search batch (bounds memory).
+    batch_size: int = 4096
+
+
+@dataclass(frozen=True)
+class DuplicatesConfig:
+    """Exact and near duplicates, and leakage across splits (section ``duplicates``)."""
+
+    #: Cosine similarity at or above which two samples are near-duplicates.
+    threshold: float = 0.95
+    #: Keep policy, in order: labelled first, then by split in this order, then the best
+    #: label score (pred_probs of the given label), then the earliest in the manifest.
+    keep_split_order: tuple[str, ...] = ("train", "validation", "test", "unlabeled")
+    #: Near-duplicates with different labels become label issues (in the label check).
+    conflicts_are_label_issues: bool = True
+
+
+@dataclass(frozen=True)
+class OutlierConfig:
+    """kNN-distance outlier score (section ``outlier``)."""
+
+    #: Neighbours averaged for the score (at most ``index.k``).
+    k: int = 10
+    #: Fraction of samples flagged ``is_outlier_issue`` (the lowest scores).
+    rate: float = 0.02
+
+
+@dataclass(frozen=True)
+class RedundancyConfig:
+    """Pruning set for the labelled training samples (section ``redundancy``)."""
+
+    #: k-means clusters; ``null``: about sqrt(training rows).
+    clusters: int | None = None
+    #: Within a cluster, samples at least this similar are semantic duplicates (SemDeDup).
+    threshold: float = 0.90
+    #: Fraction of training samples in the keep set.
+    keep_fraction: float = 0.7
+    #: After duplicates, prune ``hard`` samples first (keep easy), ``easy`` first (keep hard),
+    #: or ``auto``: keep easy below ``large_dataset_rows`` training samples, hard above.
+    keep: Literal["auto", "easy", "hard"] = "auto"
+    large_dataset_rows: int = 100_000
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole workspace configuration."""
 
@@ -165,6 +229,10 @@ class Config:
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    duplicates: DuplicatesConfig = field(default_factory=DuplicatesConfig)
+    outlier: OutlierConfig = field(default_factory=OutlierConfig)
+    redundancy: RedundancyConfig = field(default_factory=RedundancyConfig)
     seed: int = 0
 
     def path(self, relative: str | Path) -> Path:
@@ -348,5 +416,52 @@ def _check_consistency(cfg: Config, data_file: Path | None) -> None:
         )
     if cfg.predict.folds < 2:
         raise ConfigError(f"predict.folds must be >= 2, found {cfg.predict.folds}.")
+    _check_ranges(cfg)
     if cfg.embed.batch_size < 1:
         raise ConfigError(f"embed.batch_size must be >= 1, found {cfg.embed.batch_size}.")
+
+
+def _check_ranges(cfg: Config) -> None:
+    """Numeric settings outside their meaningful range."""
+    checks = [
+        ("index.k", cfg.index.k, cfg.index.k >= 1, ">= 1"),
+        ("index.exact_max_rows", cfg.index.exact_max_rows, cfg.index.exact_max_rows >= 0, ">= 0"),
+        ("index.ivf_nprobe", cfg.index.ivf_nprobe, cfg.index.ivf_nprobe >= 1, ">= 1"),
+        ("index.batch_size", cfg.index.batch_size, cfg.index.batch_size >= 1, ">= 1"),
+        ("index.recall_queries", cfg.index.recall_queries, cfg.index.recall_queries >= 1, ">= 1"),
+        (
+            "duplicates.threshold",
+            cfg.duplicates.threshold,
+            0 < cfg.duplicates.threshold <= 1,
+            "in (0, 1]",
+        ),
+        ("outlier.rate", cfg.outlier.rate, 0 <= cfg.outlier.rate <= 1, "in [0, 1]"),
+        ("outlier.k", cfg.outlier.k, cfg.outlier.k >= 1, ">= 1"),
+        (
+            "redundancy.threshold",
+            cfg.redundancy.threshold,
+            0 < cfg.redundancy.threshold <= 1,
+            "in (0, 1]",
+        ),
+        (
+            "redundancy.keep_fraction",
+            cfg.redundancy.keep_fraction,
+            0 < cfg.redundancy.keep_fraction <= 1,
+            "in (0, 1]",
+        ),
+    ]
+    for name, value, ok, expected in checks:
+        if not ok:
+            raise ConfigError(f"{name} must be {expected}, found {value}. Fix it in configs/.")
+    if cfg.index.ivf_nlist is not None and cfg.index.ivf_nlist < 1:
+        raise ConfigError(f"index.ivf_nlist must be >= 1 or null, found {cfg.index.ivf_nlist}.")
+    if cfg.redundancy.clusters is not None and cfg.redundancy.clusters < 1:
+        raise ConfigError(
+            f"redundancy.clusters must be >= 1 or null, found {cfg.redundancy.clusters}."
+        )
+    unknown = [s for s in cfg.duplicates.keep_split_order if s not in SPLITS]
+    if unknown:
+        raise ConfigError(
+            f"duplicates.keep_split_order names unknown split(s) {', '.join(map(repr, unknown))}; "
+            f"splits are: {', '.join(SPLITS)}."
+        )

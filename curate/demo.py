@@ -177,6 +177,9 @@ def build_demo(
         for name in ("manifest/summary.json", "embeddings/summary.json"):
             summary[name] = json.loads((root / name).read_text())
         summary["wrong_labels_found"] = _planted_vs_found(root, planted)
+        summary["duplicates_found"] = _duplicates_found(root, planted)
+        for name in ("issues/outliers_summary.json", "issues/redundancy_summary.json"):
+            summary[name] = json.loads((root / name).read_text())
     return summary
 
 
@@ -197,6 +200,38 @@ def _planted_vs_found(root: Path, planted: dict[str, Any]) -> dict[str, Any]:
         "found": hits,
         "precision": hits / len(flagged) if flagged else 0.0,
     }
+
+
+def _duplicates_found(root: Path, planted: dict[str, Any]) -> dict[str, Any]:
+    """Planted copies found: both members in one duplicate group; leaks: also flagged as
+    leakage across train and test."""
+    import pyarrow.parquet as pq
+
+    from curate import layout
+
+    dup = pq.read_table(root / layout.DUPLICATES, columns=["sample_id", "group_id"]).to_pylist()
+    group = {r["sample_id"]: r["group_id"] for r in dup}
+    leak = pq.read_table(root / layout.LEAKAGE, columns=["sample_id", "leak_pairs"]).to_pylist()
+    pairs = {r["sample_id"]: set(r["leak_pairs"]) for r in leak}
+
+    def together(a: str, b: str) -> bool:
+        return group[a] is not None and group[a] == group[b]
+
+    out: dict[str, Any] = {}
+    for kind, other in (("exact_duplicates", "original"), ("near_duplicates", "original")):
+        found = sum(together(p["sample_id"], p[other]) for p in planted[kind])
+        out[kind] = {"planted": len(planted[kind]), "found": found}
+    found = sum(
+        together(p["sample_id"], p["test_sample_id"])
+        and "train-test" in pairs[p["sample_id"]]
+        and "train-test" in pairs[p["test_sample_id"]]
+        for p in planted["leaks"]
+    )
+    out["leaks"] = {"planted": len(planted["leaks"]), "found": found}
+    summary = json.loads((root / layout.DUPLICATES_SUMMARY).read_text())
+    out["groups"] = summary["near_duplicate"]["groups"]
+    out["train_test_leak_groups"] = summary["leakage"]["boundaries"]["train-test"]["groups"]
+    return out
 
 
 def _counts(planted: dict[str, Any]) -> dict[str, int]:

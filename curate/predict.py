@@ -12,12 +12,16 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from curate.config import PredictConfig
 from curate.errors import DataError
+
+if TYPE_CHECKING:
+    from curate.index.graph import KnnGraph
 
 
 @dataclass(frozen=True)
@@ -162,13 +166,16 @@ def _grouped_folds(y: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -
     return unit_fold[inverse]
 
 
-def fold_groups(embeddings: np.ndarray, hashes: list[str], cfg: PredictConfig) -> list[str]:
-    """Group keys for the folds: exact copies, plus near-duplicates above the threshold."""
+def fold_groups(graph: KnnGraph | None, hashes: list[str], cfg: PredictConfig) -> list[str]:
+    """Group keys for the folds: exact copies, plus near-duplicates above the threshold
+    (edges of the kNN graph; ``graph`` may be None when the threshold is null)."""
     if cfg.near_duplicate_threshold is None:
         return hashes
+    if graph is None:
+        raise ValueError("fold_groups needs the kNN graph when near_duplicate_threshold is set")
     from curate.index import near_duplicate_groups
 
-    groups = near_duplicate_groups(embeddings, cfg.near_duplicate_threshold, seeds=hashes)
+    groups = near_duplicate_groups(graph.ids, graph.sims, cfg.near_duplicate_threshold, keys=hashes)
     return [str(g) for g in groups]
 
 

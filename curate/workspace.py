@@ -18,7 +18,7 @@ import yaml
 
 from curate import layout
 from curate.artifacts import write_text
-from curate.config import SourceConfig, load_config
+from curate.config import IndexConfig, SourceConfig, load_config
 from curate.errors import ConfigError, WorkspaceError
 from curate.sources import read_source, resolve_format
 
@@ -74,6 +74,61 @@ label:
   bootstrap: 200                     # resamples for the noise-rate confidence intervals
   annotator_alpha: 0.01              # significance level for flagging unreliable annotators
 """
+
+INDEX_YAML = """\
+# kNN graph over the embeddings, built once by the knn stage and reused by the duplicate,
+# leakage, outlier and redundancy checks and by predict's fold grouping.
+index:
+  k: 10                   # neighbours per sample
+  method: auto            # auto | exact | ivf | hnsw (auto: exact up to exact_max_rows)
+  exact_max_rows: 50000   # exact IndexFlatIP up to this many rows, `approximate` above
+  approximate: ivf        # ivf | hnsw; recall@k vs exact is measured and written to metrics
+  ivf_nlist: null         # IVF lists; null: about 4 * sqrt(rows)
+  ivf_nprobe: {nprobe}          # lists searched per query: higher recall, slower
+  ivf_train_per_list: 64
+  hnsw_m: 32
+  hnsw_ef_construction: 80
+  hnsw_ef_search: 64
+  recall_queries: 1000    # seeded queries for the recall@k measurement
+  batch_size: 4096        # queries per search batch (bounds memory)
+"""
+
+DUPLICATES_YAML = """\
+# Exact duplicates (equal content hash), near duplicates (cosine >= threshold on the kNN
+# graph, grouped by union-find) and leakage (duplicates across splits or into the pool).
+duplicates:
+  threshold: {threshold}{threshold_note}
+  # Which member of a duplicate group is kept: labelled first, then by split in this order,
+  # then the best label score (pred_probs of the given label), then the earliest in the data.
+  keep_split_order: [train, validation, test, unlabeled]
+  conflicts_are_label_issues: true   # near duplicates with different labels -> label issues
+"""
+
+OUTLIER_YAML = """\
+# Outliers: mean cosine similarity to the k nearest neighbours (kNN graph).
+outlier:
+  k: 10                   # neighbours averaged (at most index.k)
+  rate: 0.02              # fraction of samples flagged as outliers (lowest scores)
+"""
+
+REDUNDANCY_YAML = """\
+# Redundancy: a ranked pruning set of the labelled training samples (SemDeDup within k-means
+# clusters + prototype difficulty). See README.md, 'Redundancy'.
+redundancy:
+  clusters: null          # k-means clusters; null: about sqrt(training rows)
+  # Within a cluster and label, samples at least this cosine-similar are semantic duplicates.
+  threshold: {redundancy_threshold}
+  keep_fraction: 0.7      # size of the keep set (in_keep_set) as a fraction of training rows
+  keep: auto              # easy | hard | auto (easy below large_dataset_rows, hard above)
+  large_dataset_rows: 100000
+"""
+
+#: Near-duplicate thresholds by modality (cosine on curate's embeddings), measured by
+#: benchmarks/duplicates.py (text) and the demo's planted copies (image).
+NEAR_DUPLICATE_THRESHOLDS = {"text": 0.95, "image": 0.997, "tabular": 0.99, "embedding": 0.95}
+#: Looser thresholds for semantic duplicates in the redundancy check, by modality. Pixel
+#: projections of small images are all highly similar, hence the higher image value.
+REDUNDANCY_THRESHOLDS = {"text": 0.90, "image": 0.99, "tabular": 0.95, "embedding": 0.90}
 
 PARAMS_YAML = """\
 # Pipeline-wide parameters. Component settings live in configs/*.yaml.
@@ -157,19 +212,51 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
             "outs": [layout.EMBEDDINGS],
             "metrics": [{layout.EMBEDDINGS_SUMMARY: {"cache": False}}],
         },
+        "knn": {
+            "cmd": "curate knn",
+            "deps": [layout.MANIFEST, layout.EMBEDDINGS],
+            "params": ["seed", {"configs/index.yaml": ["index"]}],
+            "outs": [layout.GRAPH],
+            "metrics": [{layout.GRAPH_SUMMARY: {"cache": False}}],
+        },
         "predict": {
             "cmd": "curate predict",
-            "deps": [layout.MANIFEST, layout.EMBEDDINGS],
+            "deps": [layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH],
             "params": ["seed", {"configs/predict.yaml": ["predict"]}],
             "outs": [layout.PRED_PROBS],
             "metrics": [{layout.PRED_PROBS_SUMMARY: {"cache": False}}],
         },
+        "duplicates": {
+            "cmd": "curate duplicates",
+            "deps": [layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH, layout.PRED_PROBS],
+            "params": [{"configs/duplicates.yaml": ["duplicates"]}],
+            "outs": [layout.DUPLICATES, layout.LEAKAGE],
+            "metrics": [{layout.DUPLICATES_SUMMARY: {"cache": False}}],
+        },
         "label": {
             "cmd": "curate label",
-            "deps": [layout.MANIFEST, layout.ANNOTATIONS, layout.PRED_PROBS],
-            "params": ["seed", {"configs/label.yaml": ["label"]}],
+            "deps": [layout.MANIFEST, layout.ANNOTATIONS, layout.PRED_PROBS, layout.DUPLICATES],
+            "params": [
+                "seed",
+                {"configs/label.yaml": ["label"]},
+                {"configs/duplicates.yaml": ["duplicates.conflicts_are_label_issues"]},
+            ],
             "outs": [layout.LABEL_ISSUES, layout.ANNOTATORS, layout.CONSENSUS],
             "metrics": [{layout.LABEL_SUMMARY: {"cache": False}}],
+        },
+        "outliers": {
+            "cmd": "curate outliers",
+            "deps": [layout.MANIFEST, layout.GRAPH],
+            "params": [{"configs/outlier.yaml": ["outlier"]}],
+            "outs": [layout.OUTLIERS],
+            "metrics": [{layout.OUTLIERS_SUMMARY: {"cache": False}}],
+        },
+        "redundancy": {
+            "cmd": "curate redundancy",
+            "deps": [layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH],
+            "params": ["seed", {"configs/redundancy.yaml": ["redundancy"]}],
+            "outs": [layout.REDUNDANCY],
+            "metrics": [{layout.REDUNDANCY_SUMMARY: {"cache": False}}],
         },
     }
     header = (
@@ -293,6 +380,15 @@ def init_workspace(
         root / "configs" / "embed.yaml": EMBED_YAML.format(image_size=image_size),
         root / "configs" / "predict.yaml": PREDICT_YAML,
         root / "configs" / "label.yaml": LABEL_YAML,
+        root / "configs" / "index.yaml": INDEX_YAML.format(nprobe=IndexConfig().ivf_nprobe),
+        root / "configs" / "duplicates.yaml": DUPLICATES_YAML.format(
+            threshold=NEAR_DUPLICATE_THRESHOLDS[spec.modality],
+            threshold_note=f"   # cosine; default for {spec.modality} data, see README",
+        ),
+        root / "configs" / "outlier.yaml": OUTLIER_YAML,
+        root / "configs" / "redundancy.yaml": REDUNDANCY_YAML.format(
+            redundancy_threshold=REDUNDANCY_THRESHOLDS[spec.modality]
+        ),
     }
     existing = [p for p in files if p.exists()]
     if existing and not force:

@@ -35,7 +35,14 @@ def register(name: str):
 
 def _load_builtin() -> None:
     # Importing a check module registers it.
-    from curate.checks import label  # noqa: F401
+    from curate.checks import (  # noqa: F401
+        exact_duplicate,
+        label,
+        leakage,
+        near_duplicate,
+        outlier,
+        redundancy,
+    )
 
 
 def get(name: str) -> Callable[..., CheckResult]:

@@ -1,4 +1,4 @@
-"""Label issues: cleanlab on out-of-sample pred_probs, plus exact duplicates that disagree.
+"""Label issues: cleanlab on out-of-sample pred_probs, plus duplicates that disagree.
 
 Per sample (labelled rows only): ``is_label_issue``, ``label_score`` (cleanlab label quality,
 lower = more likely wrong), ``given_label``, ``suggested_label`` and its confidence, and a
@@ -27,8 +27,14 @@ def find_label_issues(
     classes: tuple[str, ...],
     cfg: LabelConfig,
     seed: int = 0,
+    duplicate_groups: list[str | None] | None = None,
 ) -> CheckResult:
-    """Run the label check; inputs are aligned lists/arrays over all samples."""
+    """Run the label check; inputs are aligned lists/arrays over all samples.
+
+    Copies that disagree on the label are issues too: exact copies (equal content hash)
+    always, and members of ``duplicate_groups`` (the near-duplicate check's ``group_id``,
+    None outside groups) when given.
+    """
     import cleanlab.filter
     import cleanlab.rank
 
@@ -46,8 +52,22 @@ def find_label_issues(
         f"model predicts '{classes[s]}' with {c:.2f}; given '{classes[g]}'" if f else ""
         for f, s, c, g in zip(flagged, suggested, confidence, y, strict=True)
     ]
+    groups = duplicate_groups or [None] * len(content_hashes)
+    keys = [
+        ("g", g) if g is not None else ("h", h) for g, h in zip(groups, content_hashes, strict=True)
+    ]
     _add_duplicate_conflicts(
-        rows, y, P, content_hashes, sample_ids, classes, flagged, suggested, confidence, reasons
+        rows,
+        y,
+        P,
+        keys,
+        content_hashes,
+        sample_ids,
+        classes,
+        flagged,
+        suggested,
+        confidence,
+        reasons,
     )
 
     table = pa.table(
@@ -67,13 +87,13 @@ def find_label_issues(
 
 
 def _add_duplicate_conflicts(
-    rows, y, P, hashes, ids, classes, flagged, suggested, confidence, reasons
+    rows, y, P, keys, hashes, ids, classes, flagged, suggested, confidence, reasons
 ) -> None:
-    """Exact copies with different labels: the members whose label the model (summed over the
-    group) does not prefer are issues, with the group's preferred label as suggestion."""
-    groups: dict[str, list[int]] = defaultdict(list)
+    """Copies (equal ``keys``) with different labels: the members whose label the model (summed
+    over the group) does not prefer are issues, with the group's preferred label as suggestion."""
+    groups: dict[object, list[int]] = defaultdict(list)
     for pos, i in enumerate(rows):
-        groups[hashes[i]].append(pos)
+        groups[keys[i]].append(pos)
     for members in groups.values():
         given = {int(y[m]) for m in members}
         if len(given) < 2:
@@ -83,11 +103,14 @@ def _add_duplicate_conflicts(
         for m in members:
             if y[m] == preferred:
                 continue
-            others = ", ".join(f"{ids[rows[o]]} ('{classes[y[o]]}')" for o in members if o != m)
+            others = [o for o in members if o != m]
+            exact = all(hashes[rows[o]] == hashes[rows[m]] for o in others)
+            listed = ", ".join(f"{ids[rows[o]]} ('{classes[y[o]]}')" for o in others[:5])
             flagged[m] = True
             suggested[m] = preferred
             confidence[m] = float(summed[preferred] / len(members))
-            note = f"exact duplicate of {others} with a different label"
+            kind = "exact duplicate" if exact else "near duplicate"
+            note = f"{kind} of {listed} with a different label"
             reasons[m] = f"{reasons[m]}; {note}" if reasons[m] else note
 
 

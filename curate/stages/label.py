@@ -19,6 +19,13 @@ def run(root: str | Path = ".") -> dict:
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
     require_aligned(predictions, manifest, layout.PRED_PROBS, "predict")
+    duplicate_groups = None
+    if cfg.duplicates.conflicts_are_label_issues:
+        duplicates = read_artifact(
+            cfg.path(layout.DUPLICATES), "duplicates", columns=["sample_id", "group_id"]
+        )
+        require_aligned(duplicates, manifest, layout.DUPLICATES, "duplicates")
+        duplicate_groups = duplicates.column("group_id").to_pylist()
     result = checks.get("label")(
         sample_ids=manifest.column("sample_id").to_pylist(),
         splits=manifest.column("split").to_pylist(),
@@ -28,6 +35,7 @@ def run(root: str | Path = ".") -> dict:
         classes=classes_of(predictions),
         cfg=cfg.label,
         seed=cfg.seed,
+        duplicate_groups=duplicate_groups,
     )
     per_sample, per_annotator = EMPTY_CONSENSUS, EMPTY_ANNOTATORS
     long = read_artifact(cfg.path(layout.ANNOTATIONS), "ingest")

@@ -8,7 +8,7 @@ from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
 from curate.embed import to_matrix
-from curate.manifest import read_artifact, read_manifest, require_aligned
+from curate.manifest import read_artifact, read_graph, read_manifest, require_aligned
 from curate.predict import (
     fold_groups,
     out_of_sample_pred_probs,
@@ -34,7 +34,12 @@ def run(root: str | Path = ".") -> dict:
             seed=cfg.seed,
         )
     else:
-        groups = fold_groups(X, manifest.column("content_hash").to_pylist(), cfg.predict)
+        graph = (
+            read_graph(cfg.path(layout.GRAPH), manifest)
+            if cfg.predict.near_duplicate_threshold is not None
+            else None
+        )
+        groups = fold_groups(graph, manifest.column("content_hash").to_pylist(), cfg.predict)
         p = out_of_sample_pred_probs(X, labels, groups, cfg.predict, seed=cfg.seed)
     table = to_table(
         manifest.column("sample_id"), manifest.column("split"), manifest.column("label"), p

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from curate import layout
 from curate.cli import main
 from curate.embed import to_matrix
-from curate.stages import embed, ingest, predict
+from curate.stages import embed, ingest, knn, predict
 from tests.helpers import write_workspace
 
 IDS = ["a", "b", "c", "d", "e", "f", "pool1"]
@@ -38,6 +38,7 @@ def workspace(tmp_path: Path) -> Path:
     )
     ingest.run(tmp_path)
     embed.run(tmp_path)
+    knn.run(tmp_path)
     return tmp_path
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate.config import PredictConfig
-from curate.index import knn, knn_numpy, near_duplicate_groups
+from curate.config import IndexConfig, PredictConfig
+from curate.index import build_graph, knn, knn_numpy, near_duplicate_groups
 from curate.predict import fold_groups, out_of_sample_pred_probs
 
 
@@ -46,7 +46,8 @@ def test_near_duplicate_groups_are_connected_components() -> None:
     X = np.vstack([base, near, nearer])
     seeds = [f"h{i}" for i in range(52)]
     seeds[10] = seeds[20]
-    g = near_duplicate_groups(X, threshold=0.95, seeds=seeds)
+    ids, sims = knn(X, 10)
+    g = near_duplicate_groups(ids, sims, threshold=0.95, keys=seeds)
     assert g[50] == g[51] == g[0]
     assert g[10] == g[20]
     assert len(set(g)) == 52 - 2 - 1
@@ -62,9 +63,10 @@ def test_near_duplicates_cannot_leak_labels_across_folds() -> None:
     labels = [str(v) for v in np.tile(rng.integers(0, 3, 150), 2)]
     hashes = [f"h{i}" for i in range(300)]  # all distinct: only embeddings reveal the copies
     cfg = PredictConfig(model="knn", knn_k=1)
-    grouped = out_of_sample_pred_probs(X, labels, fold_groups(X, hashes, cfg), cfg, seed=0)
+    graph = build_graph(X, IndexConfig())
+    grouped = out_of_sample_pred_probs(X, labels, fold_groups(graph, hashes, cfg), cfg, seed=0)
     assert (grouped.fold[:150] == grouped.fold[150:]).all()
     assert grouped.cv_accuracy < 0.5
     exact_only = PredictConfig(model="knn", knn_k=1, near_duplicate_threshold=None)
-    leaky = out_of_sample_pred_probs(X, labels, fold_groups(X, hashes, exact_only), cfg, seed=0)
+    leaky = out_of_sample_pred_probs(X, labels, fold_groups(None, hashes, exact_only), cfg, seed=0)
     assert leaky.cv_accuracy > 0.75

@@ -385,7 +385,10 @@ def test_config_unknown_section(tmp_path: Path) -> None:
     err = ingest_error(tmp_path)
     assert f"'bogus' in {src(tmp_path, 'configs/extra.yaml')}" in err
     assert "unknown config section(s)" in err
-    assert "Known sections are: data, embed, label, predict, seed" in err
+    assert (
+        "Known sections are: data, duplicates, embed, index, label, outlier, predict, "
+        "redundancy, seed" in err
+    )
 
 
 def test_config_wrong_type(tmp_path: Path) -> None:

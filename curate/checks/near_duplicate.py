@@ -1,0 +1,95 @@
+"""Near duplicates: samples whose embeddings are at least ``duplicates.threshold`` cosine-similar.
+
+Pairs come from the kNN graph (edges at or above the threshold) plus equal content hashes;
+duplicate sets are their connected components (union-find). In each set one member is kept by
+the policy in :mod:`curate.checks.grouping`; the others are issues.
+
+Per sample: ``group_id`` (the kept member's sample_id; null for samples with no duplicate),
+``group_size``, ``is_kept``, ``similarity_to_kept`` (cosine to the kept member; null outside
+groups), ``is_exact_copy`` (same content hash as the kept member), ``label_conflict`` (the set
+holds more than one label), ``is_near_duplicate_issue`` and ``near_duplicate_score``
+(1 - similarity to the kept member for the members not kept, else 1; lower = worse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from curate.checks import CheckResult, register
+from curate.checks.grouping import keep_rank, label_conflicts, make_groups
+from curate.config import DuplicatesConfig
+from curate.index.components import edges_from_graph, edges_from_keys, union_find
+from curate.index.graph import KnnGraph
+
+
+@register("near_duplicate")
+def find_near_duplicates(
+    sample_ids: Sequence[str],
+    embeddings: np.ndarray,
+    graph: KnnGraph,
+    *,
+    content_hashes: Sequence[str] | None = None,
+    labels: Sequence[str | None] | None = None,
+    splits: Sequence[str] | None = None,
+    label_scores: np.ndarray | None = None,
+    cfg: DuplicatesConfig | None = None,
+) -> CheckResult:
+    cfg = cfg or DuplicatesConfig()
+    n = len(sample_ids)
+    a, b, _ = edges_from_graph(graph.ids, graph.sims, cfg.threshold)
+    pairs = int(len(np.unique(np.minimum(a, b) * n + np.maximum(a, b))))
+    if content_hashes is not None:
+        ka, kb = edges_from_keys(content_hashes)
+        a, b = np.concatenate([a, ka]), np.concatenate([b, kb])
+    root = union_find(n, a, b)
+    groups = make_groups(root, keep_rank(labels, splits, label_scores, cfg.keep_split_order, n))
+    member = groups.in_group
+    similarity = np.full(n, np.nan, np.float32)
+    idx = np.flatnonzero(member)
+    # Row-wise dot products with the kept member, in batches (embeddings are L2-normalised).
+    for start in range(0, len(idx), 65_536):
+        rows = idx[start : start + 65_536]
+        similarity[rows] = np.einsum(
+            "ij,ij->i", embeddings[rows], embeddings[groups.kept[rows]], dtype=np.float32
+        )
+    similarity[groups.is_kept & member] = 1.0
+    issue = member & ~groups.is_kept
+    if content_hashes is not None:
+        hashes = np.asarray(content_hashes, dtype=object)
+        exact = member & (hashes == hashes[groups.kept])
+    else:
+        exact = member & (similarity >= 1.0 - 1e-6)
+    conflict = label_conflicts(root, labels)
+    score = np.where(issue, np.clip(1.0 - similarity, 0.0, 1.0), 1.0)
+    ids = np.asarray(sample_ids, dtype=object)
+    table = pa.table(
+        {
+            "sample_id": pa.array(list(sample_ids), pa.string()),
+            "split": pa.array(list(splits) if splits is not None else [None] * n, pa.string()),
+            "group_id": pa.array(np.where(member, ids[groups.kept], None), pa.string()),
+            "group_size": pa.array(groups.size, pa.int64()),
+            "is_kept": pa.array(groups.is_kept, pa.bool_()),
+            "similarity_to_kept": pa.array(
+                np.where(member, similarity, np.nan), pa.float32(), from_pandas=True
+            ),
+            "is_exact_copy": pa.array(exact & ~groups.is_kept, pa.bool_()),
+            "label_conflict": pa.array(conflict, pa.bool_()),
+            "is_near_duplicate_issue": pa.array(issue, pa.bool_()),
+            "near_duplicate_score": pa.array(score, pa.float64()),
+        }
+    )
+    n_groups = int(len(np.unique(root[member])))
+    summary = {
+        "threshold": cfg.threshold,
+        "pairs_above_threshold": pairs,
+        "groups": n_groups,
+        "samples_in_groups": int(member.sum()),
+        "duplicates": int(issue.sum()),
+        "exact_copies": int((exact & issue).sum()),
+        "largest_group": int(groups.size.max()) if n else 0,
+        "label_conflict_groups": int(len(np.unique(root[conflict]))),
+    }
+    return CheckResult(table=table, summary=summary)

@@ -1,0 +1,76 @@
+"""Stage ``duplicates``: exact and near duplicates and leakage across splits.
+
+Writes issues/duplicates.parquet (one row per sample), issues/leakage.parquet and the
+summary metrics issues/duplicates_summary.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from curate import checks, layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.embed import to_matrix
+from curate.manifest import (
+    read_artifact,
+    read_embeddings,
+    read_graph,
+    read_manifest,
+    require_aligned,
+)
+from curate.predict import classes_of
+
+#: Columns of the exact-duplicate check joined onto the near-duplicate table.
+EXACT_COLUMNS = (
+    "exact_group_id",
+    "exact_group_size",
+    "is_exact_duplicate_issue",
+    "exact_duplicate_score",
+)
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = read_manifest(cfg.path(layout.MANIFEST))
+    X = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
+    graph = read_graph(cfg.path(layout.GRAPH), manifest)
+    predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
+    require_aligned(predictions, manifest, layout.PRED_PROBS, "predict")
+    ids = manifest.column("sample_id").to_pylist()
+    splits = manifest.column("split").to_pylist()
+    labels = manifest.column("label").to_pylist()
+    hashes = manifest.column("content_hash").to_pylist()
+    scores = given_label_probability(
+        to_matrix(predictions.column("pred_probs")), classes_of(predictions), labels
+    )
+    common = {"labels": labels, "splits": splits, "label_scores": scores, "cfg": cfg.duplicates}
+    exact = checks.get("exact_duplicate")(ids, hashes, **common)
+    near = checks.get("near_duplicate")(ids, X, graph, content_hashes=hashes, **common)
+    leak = checks.get("leakage")(ids, splits, labels, near.table.column("group_id").to_pylist(), X)
+    table = near.table
+    for name in EXACT_COLUMNS:
+        table = table.append_column(name, exact.table.column(name))
+    write_parquet(table, cfg.path(layout.DUPLICATES))
+    write_parquet(leak.table, cfg.path(layout.LEAKAGE))
+    summary = {
+        "exact_duplicate": exact.summary,
+        "near_duplicate": near.summary,
+        "leakage": leak.summary,
+    }
+    write_json(summary, cfg.path(layout.DUPLICATES_SUMMARY))
+    return summary
+
+
+def given_label_probability(
+    pred_probs: np.ndarray, classes: tuple[str, ...], labels: list[str | None]
+) -> np.ndarray:
+    """The reference model's probability of each sample's given label (NaN when unlabelled)."""
+    index = {c: k for k, c in enumerate(classes)}
+    out = np.full(len(labels), np.nan)
+    for i, lab in enumerate(labels):
+        if lab is not None and lab in index:
+            out[i] = pred_probs[i, index[lab]]
+    return out

@@ -1,0 +1,21 @@
+"""Stage ``knn``: embeddings -> graph/knn.parquet, the kNN graph every similarity check reuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curate import layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.index import build_graph, graph_table
+from curate.manifest import read_embeddings, read_manifest
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = read_manifest(cfg.path(layout.MANIFEST))
+    X = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
+    graph = build_graph(X, cfg.index, seed=cfg.seed)
+    write_parquet(graph_table(manifest.column("sample_id"), graph), cfg.path(layout.GRAPH))
+    write_json(graph.stats, cfg.path(layout.GRAPH_SUMMARY))
+    return graph.stats

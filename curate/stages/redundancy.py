@@ -1,0 +1,30 @@
+"""Stage ``redundancy``: embeddings + kNN graph -> issues/redundancy.parquet, a ranked
+pruning set of the training samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curate import checks, layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.manifest import read_embeddings, read_graph, read_manifest
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = read_manifest(cfg.path(layout.MANIFEST))
+    X = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
+    graph = read_graph(cfg.path(layout.GRAPH), manifest)
+    result = checks.get("redundancy")(
+        manifest.column("sample_id").to_pylist(),
+        X,
+        graph,
+        splits=manifest.column("split").to_pylist(),
+        labels=manifest.column("label").to_pylist(),
+        cfg=cfg.redundancy,
+        seed=cfg.seed,
+    )
+    write_parquet(result.table, cfg.path(layout.REDUNDANCY))
+    write_json(result.summary, cfg.path(layout.REDUNDANCY_SUMMARY))
+    return result.summary
