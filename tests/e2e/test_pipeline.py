@@ -74,6 +74,10 @@ def init(repo: Path, *options: str) -> str:
     return result.output
 
 
+def manifest_ids(root: Path) -> list[str]:
+    return pq.read_table(root / layout.MANIFEST, columns=["sample_id"]).column(0).to_pylist()
+
+
 def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
     output = init(
         tabular_repo,
@@ -94,8 +98,13 @@ def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
     git_commit(tabular_repo, "curate init")
 
     out = run(dvc_command("repro"), tabular_repo).stdout
-    for stage in ("ingest", "embed", "predict", "label"):
+    stages = ("ingest", "embed", "knn", "predict", "duplicates", "label", "outliers", "redundancy")
+    for stage in stages:
         assert f"Running stage '{stage}'" in out
+    graph = json.loads((tabular_repo / layout.GRAPH_SUMMARY).read_text())
+    assert graph["method"] == "exact" and graph["rows"] == 200
+    dups = pq.read_table(tabular_repo / layout.DUPLICATES)
+    assert dups.column("sample_id").to_pylist() == manifest_ids(tabular_repo)
 
     manifest = pq.read_table(tabular_repo / layout.MANIFEST)
     assert manifest.num_rows == 200
@@ -162,6 +171,14 @@ def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path)
     found = summary["wrong_labels_found"]
     assert found["planted"] == 60
     assert found["found"] >= 40 and found["precision"] >= 0.6  # measured: 47 of 60, 0.75
+    # Every planted copy is grouped with its original, every planted test->train leak is
+    # reported as train-test leakage, and nothing else is grouped at the demo's threshold.
+    dups = summary["duplicates_found"]
+    assert dups["exact_duplicates"] == {"planted": 20, "found": 20}
+    assert dups["near_duplicates"] == {"planted": 30, "found": 30}
+    assert dups["leaks"] == {"planted": 15, "found": 15}
+    assert dups["groups"] == 65 and dups["train_test_leak_groups"] == 15
+    assert summary["issues/redundancy_summary.json"]["training_samples"] == 1262
     # The repository's own dvc.yaml, params.yaml and configs/ are exactly what the demo writes.
     names = ["dvc.yaml", "params.yaml"] + [
         f"configs/{p.name}" for p in (REPO / "configs").iterdir()
