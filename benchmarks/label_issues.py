@@ -175,11 +175,13 @@ def run_case(case: Case, seed: int, variants: bool) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
-    from curate.config import LabelConfig, PredictConfig
+    from curate.config import IndexConfig, LabelConfig, PredictConfig
+    from curate.index import build_graph
     from curate.predict import fold_groups, out_of_sample_pred_probs
 
     t0 = time.perf_counter()
-    groups = fold_groups(case.X, case.hashes, PredictConfig())
+    case.extra["graph"] = build_graph(case.X, IndexConfig(), seed=seed)  # the knn stage
+    groups = fold_groups(case.extra["graph"], case.hashes, PredictConfig())
     preds = out_of_sample_pred_probs(case.X, case.labels, groups, PredictConfig(), seed)
     pred_s = time.perf_counter() - t0
     res = label_check(case, preds.pred_probs, preds.classes, LabelConfig(), seed)
@@ -270,7 +272,7 @@ def run_variants(case: Case, preds, pred_s: float, base: dict, seed: int):
     for name, pcfg in configs.items():
         t0 = time.perf_counter()
         p = out_of_sample_pred_probs(
-            case.X, case.labels, fold_groups(case.X, case.hashes, pcfg), pcfg, seed
+            case.X, case.labels, fold_groups(case.extra["graph"], case.hashes, pcfg), pcfg, seed
         )
         sources[name] = (p.pred_probs, time.perf_counter() - t0)
     t0 = time.perf_counter()

@@ -5,7 +5,8 @@ like curate's embeddings, with 10% of labels flipped uniformly to another class.
 
 Measured in one run, each in its own child process so that peak memory is attributable:
 
-* **curate**: ``curate.predict.fold_groups`` (exact FAISS kNN: near-copies share a fold), then
+* **curate**: the kNN graph (``curate.index.build_graph``: exact FAISS up to 50,000 rows, IVF
+  above) and ``curate.predict.fold_groups`` on it (near-copies share a fold), then
   ``curate.predict.out_of_sample_pred_probs`` (5-fold grouped CV logistic regression)
   then the registered ``label`` check (cleanlab issues, scores, summary with intervals);
 * **baseline**: ``sklearn.model_selection.cross_val_predict(LogisticRegression(...),
@@ -51,12 +52,14 @@ def worker(method: str, rows: int, classes: int, dim: int, noise: float) -> None
     t0 = time.perf_counter()
     if method == "curate":
         from curate import checks
-        from curate.config import LabelConfig, PredictConfig
+        from curate.config import IndexConfig, LabelConfig, PredictConfig
+        from curate.index import build_graph
         from curate.predict import fold_groups, out_of_sample_pred_probs
 
         ids = [str(i) for i in range(rows)]
         t_groups = time.perf_counter()
-        groups = fold_groups(X, ids, PredictConfig())  # near-copies share a fold (FAISS kNN)
+        graph = build_graph(X, IndexConfig())  # the knn stage: exact or IVF by size
+        groups = fold_groups(graph, ids, PredictConfig())  # near-copies share a fold
         groups_s = time.perf_counter() - t_groups
         p = out_of_sample_pred_probs(X, labels, groups, PredictConfig(), seed=0)
         t1 = time.perf_counter()
