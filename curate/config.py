@@ -282,6 +282,7 @@ def load_config(root: str | Path = ".") -> Config:
         raise ConfigError(f"{exc} Fix it in that file.") from None
     cfg = Config(root=root, **values)
     _check_consistency(cfg, origin.get("data"))
+    _check_ranges(cfg, origin)
     return cfg
 
 
@@ -416,13 +417,18 @@ def _check_consistency(cfg: Config, data_file: Path | None) -> None:
         )
     if cfg.predict.folds < 2:
         raise ConfigError(f"predict.folds must be >= 2, found {cfg.predict.folds}.")
-    _check_ranges(cfg)
     if cfg.embed.batch_size < 1:
         raise ConfigError(f"embed.batch_size must be >= 1, found {cfg.embed.batch_size}.")
 
 
-def _check_ranges(cfg: Config) -> None:
-    """Numeric settings outside their meaningful range."""
+def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
+    """Numeric settings of the similarity stages outside their meaningful range."""
+
+    def fail(name: str, message: str) -> None:
+        section = name.split(".")[0]
+        where = origin.get(section, f"configs/{section}.yaml")
+        raise ConfigError(f"{where}: {message} Fix it in that file.")
+
     checks = [
         ("index.k", cfg.index.k, cfg.index.k >= 1, ">= 1"),
         ("index.exact_max_rows", cfg.index.exact_max_rows, cfg.index.exact_max_rows >= 0, ">= 0"),
@@ -452,16 +458,20 @@ def _check_ranges(cfg: Config) -> None:
     ]
     for name, value, ok, expected in checks:
         if not ok:
-            raise ConfigError(f"{name} must be {expected}, found {value}. Fix it in configs/.")
+            fail(name, f"{name} must be {expected}, found {value}.")
     if cfg.index.ivf_nlist is not None and cfg.index.ivf_nlist < 1:
-        raise ConfigError(f"index.ivf_nlist must be >= 1 or null, found {cfg.index.ivf_nlist}.")
+        fail(
+            "index.ivf_nlist", f"index.ivf_nlist must be >= 1 or null, found {cfg.index.ivf_nlist}."
+        )
     if cfg.redundancy.clusters is not None and cfg.redundancy.clusters < 1:
-        raise ConfigError(
-            f"redundancy.clusters must be >= 1 or null, found {cfg.redundancy.clusters}."
+        fail(
+            "redundancy.clusters",
+            f"redundancy.clusters must be >= 1 or null, found {cfg.redundancy.clusters}.",
         )
     unknown = [s for s in cfg.duplicates.keep_split_order if s not in SPLITS]
     if unknown:
-        raise ConfigError(
+        fail(
+            "duplicates.keep_split_order",
             f"duplicates.keep_split_order names unknown split(s) {', '.join(map(repr, unknown))}; "
-            f"splits are: {', '.join(SPLITS)}."
+            f"splits are: {', '.join(SPLITS)}.",
         )

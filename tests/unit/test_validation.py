@@ -406,6 +406,63 @@ def test_config_bad_literal(tmp_path: Path) -> None:
     assert "data.modality must be one of: text, image, tabular, embedding; found 'audio'" in err
 
 
+@pytest.mark.parametrize(
+    ("file", "section", "body", "expected"),
+    [
+        (
+            "duplicates.yaml",
+            "duplicates",
+            {"threshold": 1.5},
+            "duplicates.threshold must be in (0, 1], found 1.5",
+        ),
+        ("index.yaml", "index", {"k": 0}, "index.k must be >= 1, found 0"),
+        ("outlier.yaml", "outlier", {"rate": -0.1}, "outlier.rate must be in [0, 1], found -0.1"),
+        (
+            "redundancy.yaml",
+            "redundancy",
+            {"keep_fraction": 0},
+            "redundancy.keep_fraction must be in (0, 1], found 0",
+        ),
+        (
+            "duplicates.yaml",
+            "duplicates",
+            {"keep_split_order": ["train", "dev"]},
+            "names unknown split(s) 'dev'",
+        ),
+        (
+            "index.yaml",
+            "index",
+            {"method": "lsh"},
+            "index.method must be one of: auto, exact, ivf, hnsw; found 'lsh'",
+        ),
+    ],
+)
+def test_config_similarity_settings_out_of_range(
+    tmp_path: Path, file: str, section: str, body: dict, expected: str
+) -> None:
+    write_workspace(tmp_path, text_cfg(), {file: {section: body}})
+    write_csv(tmp_path / "data.csv", ["text", "label"], GOOD_ROWS)
+    err = ingest_error(tmp_path)
+    assert src(tmp_path, f"configs/{file}") in err
+    assert expected in err and "Fix it in that file" in err
+
+
+def test_stale_graph_is_a_clear_error(tmp_path: Path) -> None:
+    """The data changed after the knn stage ran: later stages say so instead of crashing."""
+    write_workspace(tmp_path, embedding_cfg())
+    rows = {"embedding": [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.1]], "label": list("abab")}
+    pq.write_table(pa.table(rows), tmp_path / "emb.parquet")
+    for verb in ("ingest", "embed", "knn"):
+        assert invoke(tmp_path, verb).exit_code == 0
+    rows["embedding"].append([0.5, 0.5])
+    rows["label"].append("a")
+    pq.write_table(pa.table(rows), tmp_path / "emb.parquet")
+    assert invoke(tmp_path, "ingest").exit_code == 0
+    err = cli_error(tmp_path, "outliers")
+    assert "graph/knn.parquet does not match the current manifest" in err
+    assert "Run `dvc repro`" in err
+
+
 def test_config_section_defined_twice(tmp_path: Path) -> None:
     write_workspace(tmp_path, text_cfg(), {"more.yaml": {"data": text_cfg()}})
     err = ingest_error(tmp_path)
