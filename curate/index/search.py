@@ -35,14 +35,28 @@ def default_nlist(n: int) -> int:
     return max(1, min(int(4 * math.sqrt(n)), n // 39 or 1))
 
 
+class ExactSearch:
+    """Exact inner-product search over ``X`` without copying it into an index
+    (``faiss.knn``: the same brute-force kernel as ``IndexFlatIP``)."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        self.ntotal = len(X)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        return faiss.knn(queries, self.X, k, metric=faiss.METRIC_INNER_PRODUCT)
+
+
 def build_index(X: np.ndarray, spec: IndexSpec, seed: int = 0):
     """A FAISS index over ``X`` (float32, contiguous) for ``spec``; IVF training is seeded."""
     import faiss
 
     n, d = X.shape
     if spec.method == "exact":
-        index = faiss.IndexFlatIP(d)
-    elif spec.method == "ivf":
+        return ExactSearch(X)
+    if spec.method == "ivf":
         nlist = min(spec.ivf_nlist or default_nlist(n), n)
         quantizer = faiss.IndexFlatIP(d)
         index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
