@@ -185,13 +185,43 @@ class IndexConfig:
 class DuplicatesConfig:
     """Exact and near duplicates, and leakage across splits (section ``duplicates``)."""
 
-    #: Cosine similarity at or above which two samples are near-duplicates.
-    threshold: float = 0.95
+    #: What near-duplicates are compared on: ``lexical`` (hashed character 3-grams of the
+    #: text), ``embedding`` (the embed stage's vectors, through the kNN graph), or ``auto``:
+    #: lexical for text, embedding otherwise.
+    similarity: Literal["auto", "lexical", "embedding"] = "auto"
+    #: Cosine similarity at or above which two samples are near-duplicates; ``null``: the
+    #: default for the similarity and modality (:func:`near_duplicate_threshold`).
+    threshold: float | None = None
     #: Keep policy, in order: labelled first, then by split in this order, then the best
     #: label score (pred_probs of the given label), then the earliest in the manifest.
     keep_split_order: tuple[str, ...] = ("train", "validation", "test", "unlabeled")
     #: Near-duplicates with different labels become label issues (in the label check).
     conflicts_are_label_issues: bool = True
+
+
+#: Default near-duplicate thresholds, measured by benchmarks/duplicates.py (text) and on the
+#: demo's planted copies (image: pixel projections of small images are all highly similar).
+NEAR_DUPLICATE_THRESHOLDS = {
+    ("lexical", "text"): 0.92,
+    ("embedding", "text"): 0.98,
+    ("embedding", "image"): 0.997,
+    ("embedding", "tabular"): 0.99,
+    ("embedding", "embedding"): 0.98,
+}
+
+
+def duplicate_similarity(cfg: DuplicatesConfig, modality: str) -> str:
+    """``lexical`` or ``embedding``: what the near-duplicate check compares."""
+    if cfg.similarity != "auto":
+        return cfg.similarity
+    return "lexical" if modality == "text" else "embedding"
+
+
+def near_duplicate_threshold(cfg: DuplicatesConfig, modality: str) -> float:
+    """The configured threshold, or the default for the similarity and modality."""
+    if cfg.threshold is not None:
+        return cfg.threshold
+    return NEAR_DUPLICATE_THRESHOLDS[(duplicate_similarity(cfg, modality), modality)]
 
 
 @dataclass(frozen=True)
@@ -438,8 +468,8 @@ def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
         (
             "duplicates.threshold",
             cfg.duplicates.threshold,
-            0 < cfg.duplicates.threshold <= 1,
-            "in (0, 1]",
+            cfg.duplicates.threshold is None or 0 < cfg.duplicates.threshold <= 1,
+            "in (0, 1] or null",
         ),
         ("outlier.rate", cfg.outlier.rate, 0 <= cfg.outlier.rate <= 1, "in [0, 1]"),
         ("outlier.k", cfg.outlier.k, cfg.outlier.k >= 1, ">= 1"),
@@ -467,6 +497,12 @@ def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
         fail(
             "redundancy.clusters",
             f"redundancy.clusters must be >= 1 or null, found {cfg.redundancy.clusters}.",
+        )
+    if cfg.duplicates.similarity == "lexical" and cfg.data.modality != "text":
+        fail(
+            "duplicates.similarity",
+            f"duplicates.similarity is 'lexical' but data.modality is {cfg.data.modality!r}; "
+            "lexical similarity needs text. Use 'embedding' or 'auto'.",
         )
     unknown = [s for s in cfg.duplicates.keep_split_order if s not in SPLITS]
     if unknown:

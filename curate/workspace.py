@@ -18,7 +18,13 @@ import yaml
 
 from curate import layout
 from curate.artifacts import write_text
-from curate.config import IndexConfig, SourceConfig, load_config
+from curate.config import (
+    DuplicatesConfig,
+    IndexConfig,
+    SourceConfig,
+    load_config,
+    near_duplicate_threshold,
+)
 from curate.errors import ConfigError, WorkspaceError
 from curate.sources import read_source, resolve_format
 
@@ -94,9 +100,11 @@ index:
 """
 
 DUPLICATES_YAML = """\
-# Exact duplicates (equal content hash), near duplicates (cosine >= threshold on the kNN
-# graph, grouped by union-find) and leakage (duplicates across splits or into the pool).
+# Exact duplicates (equal content hash), near duplicates (cosine >= threshold, grouped by
+# union-find; text is compared on character 3-grams, other data on the embeddings' kNN graph)
+# and leakage (duplicates across splits or into the pool).
 duplicates:
+  similarity: auto        # auto | lexical | embedding (auto: lexical for text, else embedding)
   threshold: {threshold}{threshold_note}
   # Which member of a duplicate group is kept: labelled first, then by split in this order,
   # then the best label score (pred_probs of the given label), then the earliest in the data.
@@ -123,9 +131,6 @@ redundancy:
   large_dataset_rows: 100000
 """
 
-#: Near-duplicate thresholds by modality (cosine on curate's embeddings), measured by
-#: benchmarks/duplicates.py (text) and the demo's planted copies (image).
-NEAR_DUPLICATE_THRESHOLDS = {"text": 0.95, "image": 0.997, "tabular": 0.99, "embedding": 0.95}
 #: Looser thresholds for semantic duplicates in the redundancy check, by modality. Pixel
 #: projections of small images are all highly similar, hence the higher image value.
 REDUNDANCY_THRESHOLDS = {"text": 0.90, "image": 0.99, "tabular": 0.95, "embedding": 0.90}
@@ -382,8 +387,8 @@ def init_workspace(
         root / "configs" / "label.yaml": LABEL_YAML,
         root / "configs" / "index.yaml": INDEX_YAML.format(nprobe=IndexConfig().ivf_nprobe),
         root / "configs" / "duplicates.yaml": DUPLICATES_YAML.format(
-            threshold=NEAR_DUPLICATE_THRESHOLDS[spec.modality],
-            threshold_note=f"   # cosine; default for {spec.modality} data, see README",
+            threshold=near_duplicate_threshold(DuplicatesConfig(), spec.modality),
+            threshold_note=f"     # cosine; the default for {spec.modality} data, see README",
         ),
         root / "configs" / "outlier.yaml": OUTLIER_YAML,
         root / "configs" / "redundancy.yaml": REDUNDANCY_YAML.format(

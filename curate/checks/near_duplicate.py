@@ -1,6 +1,8 @@
-"""Near duplicates: samples whose embeddings are at least ``duplicates.threshold`` cosine-similar.
+"""Near duplicates: samples at least ``duplicates.threshold`` cosine-similar.
 
-Pairs come from the kNN graph (edges at or above the threshold) plus equal content hashes;
+The vectors compared are the caller's: the embeddings (with the pipeline's kNN graph) or, for
+text, lexical character-3-gram vectors (:mod:`curate.embed.lexical`) with a kNN graph built
+over them. Pairs come from the graph (edges at or above the threshold) plus equal content hashes;
 duplicate sets are their connected components (union-find). In each set one member is kept by
 the policy in :mod:`curate.checks.grouping`; the others are issues.
 
@@ -20,7 +22,7 @@ import pyarrow as pa
 
 from curate.checks import CheckResult, register
 from curate.checks.grouping import keep_rank, label_conflicts, make_groups
-from curate.config import DuplicatesConfig
+from curate.config import DuplicatesConfig, near_duplicate_threshold
 from curate.index.components import edges_from_graph, edges_from_keys, union_find
 from curate.index.graph import KnnGraph
 
@@ -38,8 +40,9 @@ def find_near_duplicates(
     cfg: DuplicatesConfig | None = None,
 ) -> CheckResult:
     cfg = cfg or DuplicatesConfig()
+    threshold = near_duplicate_threshold(cfg, "embedding")
     n = len(sample_ids)
-    a, b, _ = edges_from_graph(graph.ids, graph.sims, cfg.threshold)
+    a, b, _ = edges_from_graph(graph.ids, graph.sims, threshold)
     pairs = int(len(np.unique(np.minimum(a, b) * n + np.maximum(a, b))))
     if content_hashes is not None:
         ka, kb = edges_from_keys(content_hashes)
@@ -83,7 +86,7 @@ def find_near_duplicates(
     )
     n_groups = int(len(np.unique(root[member])))
     summary = {
-        "threshold": cfg.threshold,
+        "threshold": threshold,
         "pairs_above_threshold": pairs,
         "groups": n_groups,
         "samples_in_groups": int(member.sum()),

@@ -1,18 +1,22 @@
 """Stage ``duplicates``: exact and near duplicates and leakage across splits.
 
+Near-duplicates of text are compared on lexical vectors (hashed character 3-grams) through a
+kNN graph built here over them; other data on the embeddings through the knn stage's graph.
+
 Writes issues/duplicates.parquet (one row per sample), issues/leakage.parquet and the
 summary metrics issues/duplicates_summary.json.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
 from curate import checks, layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import duplicate_similarity, load_config, near_duplicate_threshold
 from curate.embed import to_matrix
 from curate.manifest import (
     read_artifact,
@@ -46,9 +50,24 @@ def run(root: str | Path = ".") -> dict:
     scores = given_label_probability(
         to_matrix(predictions.column("pred_probs")), classes_of(predictions), labels
     )
-    common = {"labels": labels, "splits": splits, "label_scores": scores, "cfg": cfg.duplicates}
+    modality = cfg.data.modality
+    similarity = duplicate_similarity(cfg.duplicates, modality)
+    dcfg = dataclasses.replace(
+        cfg.duplicates, threshold=near_duplicate_threshold(cfg.duplicates, modality)
+    )
+    lexical_graph = None
+    if similarity == "lexical":
+        from curate.embed.lexical import lexical_vectors
+        from curate.index import build_graph
+
+        X = lexical_vectors([str(t) for t in manifest.column("input").to_pylist()])
+        graph = lexical_graph = build_graph(X, cfg.index, seed=cfg.seed)
+    common = {"labels": labels, "splits": splits, "label_scores": scores, "cfg": dcfg}
     exact = checks.get("exact_duplicate")(ids, hashes, **common)
     near = checks.get("near_duplicate")(ids, X, graph, content_hashes=hashes, **common)
+    near.summary["similarity"] = similarity
+    if lexical_graph is not None:
+        near.summary["lexical_graph"] = lexical_graph.stats
     leak = checks.get("leakage")(ids, splits, labels, near.table.column("group_id").to_pylist(), X)
     table = near.table
     for name in EXACT_COLUMNS:

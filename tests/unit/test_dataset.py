@@ -216,6 +216,22 @@ def test_sms_spam_headerless_tsv_duplicates_get_distinct_ids(tmp_path: Path) -> 
     assert len(set(ids)) == 5574
     assert len(hashes) - len(set(hashes)) == 403
     assert summarize(m)["classes"] == {"ham": 4827, "spam": 747}
+    # The exact-duplicate check flags exactly the 403 copies (every row after the first of
+    # each distinct text): recall 1.0 and precision 1.0 against the raw text.
+    from curate import checks
+
+    texts = m.column("input").to_pylist()
+    result = checks.get("exact_duplicate")(ids, hashes, labels=m.column("label").to_pylist())
+    flagged = {
+        i for i, f in enumerate(result.table.column("is_exact_duplicate_issue")) if f.as_py()
+    }
+    seen: set[str] = set()
+    truth = set()
+    for i, t in enumerate(texts):
+        if t in seen:
+            truth.add(i)
+        seen.add(t)
+    assert len(truth) == 403 and flagged == truth
 
 
 def test_sources_with_clashing_column_types_are_a_clear_error(tmp_path: Path) -> None:

@@ -205,3 +205,61 @@ def test_pairs_above_threshold_are_counted_once(data, threshold: float) -> None:
         1 for a, b in itertools.combinations(range(len(X)), 2) if sims[a, b] >= threshold
     )
     assert result.summary["pairs_above_threshold"] == expected
+
+
+def test_lexical_vectors_ignore_case_and_punctuation_and_survive_typos() -> None:
+    from curate.embed.lexical import lexical_vectors
+
+    texts = [
+        "My new card has still not arrived, and I ordered it two weeks ago.",
+        "my new card has still not arrived and i ordered it two weeks ago",
+        "My new card has still not arived, and I ordered it two weeks ago.",  # a typo
+        "My card has still not arrived, and I ordered it two weeks ago.",  # a dropped word
+        "Why was my transfer to a friend declined yesterday?",
+    ]
+    L = lexical_vectors(texts)
+    assert L.dtype == np.float32 and np.allclose(np.linalg.norm(L, axis=1), 1.0)
+    sims = L @ L.T
+    assert sims[0, 1] == pytest.approx(1.0)
+    assert sims[0, 2] > 0.92 and sims[0, 3] > 0.92
+    assert sims[0, 4] < 0.4
+
+
+@pytest.mark.slow
+def test_text_near_duplicates_run_on_lexical_vectors_through_the_stages(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate import layout
+    from curate.stages import duplicates, embed, ingest, knn, predict
+    from tests.helpers import write_workspace
+
+    base = [
+        "My new card has still not arrived, and I ordered it two weeks ago.",
+        "Why was my transfer to a friend declined yesterday afternoon?",
+        "Can I get a refund for this purchase, the item never arrived?",
+        "The exchange rate on my cash withdrawal abroad looks wrong.",
+        "Where can I see the fees for topping up with a foreign card?",
+        "How can I change the PIN number of my card at an ATM?",
+    ]
+    copies = [
+        "my new card has still not arived and I ordered it two weeks ago",  # case, typo
+        "Why was my transfer to friend declined yesterday afternoon",  # a dropped word
+    ]
+    texts = base + copies
+    labels = ["a", "b", "a", "b", "a", "b", "a", "b"]
+    pq.write_table(pa.table({"text": texts, "label": labels}), tmp_path / "data.parquet")
+    write_workspace(
+        tmp_path,
+        {"sources": [{"path": "data.parquet"}], "input_column": "text", "label_column": "label"},
+        predict={"folds": 2},
+    )
+    for stage in (ingest, embed, knn, predict):
+        stage.run(tmp_path)
+    summary = duplicates.run(tmp_path)
+    assert summary["near_duplicate"]["similarity"] == "lexical"
+    assert summary["near_duplicate"]["threshold"] == 0.92
+    rows = pq.read_table(tmp_path / layout.DUPLICATES).to_pylist()
+    groups = {r["group_id"] for r in rows if r["group_id"]}
+    assert len(groups) == 2, rows
+    assert rows[0]["group_id"] == rows[6]["group_id"] and rows[1]["group_id"] == rows[7]["group_id"]

@@ -413,7 +413,7 @@ def test_config_bad_literal(tmp_path: Path) -> None:
             "duplicates.yaml",
             "duplicates",
             {"threshold": 1.5},
-            "duplicates.threshold must be in (0, 1], found 1.5",
+            "duplicates.threshold must be in (0, 1] or null, found 1.5",
         ),
         ("index.yaml", "index", {"k": 0}, "index.k must be >= 1, found 0"),
         ("outlier.yaml", "outlier", {"rate": -0.1}, "outlier.rate must be in [0, 1], found -0.1"),
