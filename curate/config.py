@@ -202,7 +202,7 @@ class DuplicatesConfig:
 #: Default near-duplicate thresholds, measured by benchmarks/duplicates.py (text) and on the
 #: demo's planted copies (image: pixel projections of small images are all highly similar).
 NEAR_DUPLICATE_THRESHOLDS = {
-    ("lexical", "text"): 0.92,
+    ("lexical", "text"): 0.93,
     ("embedding", "text"): 0.98,
     ("embedding", "image"): 0.997,
     ("embedding", "tabular"): 0.99,
