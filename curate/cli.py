@@ -61,7 +61,7 @@ STAGES = {
     "duplicates": "Stage: exact and near duplicates, and leakage across splits.",
     "label": "Stage: find label issues with cleanlab; write issues/label.parquet and the summary.",
     "outliers": "Stage: kNN-distance outlier scores; write issues/outliers.parquet.",
-    "redundancy": "Stage: rank training samples for pruning (SemDeDup + prototype difficulty).",
+    "redundancy": "Stage: rank training samples for pruning (class quotas, SemDeDup, difficulty).",
 }
 
 

@@ -238,16 +238,23 @@ class OutlierConfig:
 class RedundancyConfig:
     """Pruning set for the labelled training samples (section ``redundancy``)."""
 
-    #: k-means clusters; ``null``: about sqrt(training rows).
+    #: Clusters (FAISS k-means inside each class); ``null``: one per class. A number is
+    #: spread over the classes in proportion to their size, at least one each.
     clusters: int | None = None
     #: Within a cluster, samples at least this similar are semantic duplicates (SemDeDup).
-    threshold: float = 0.90
+    threshold: float = 0.98
     #: Fraction of training samples in the keep set.
     keep_fraction: float = 0.7
-    #: After duplicates, prune ``hard`` samples first (keep easy), ``easy`` first (keep hard),
-    #: or ``auto``: keep easy below ``large_dataset_rows`` training samples, hard above.
+    #: Keep ``hard`` samples first (near the class boundary), ``easy`` ones (prototypical),
+    #: or ``auto``: easy below ``large_dataset_rows`` training samples, hard from there on.
     keep: Literal["auto", "easy", "hard"] = "auto"
-    large_dataset_rows: int = 100_000
+    large_dataset_rows: int = 1000
+    #: How strongly the keep order follows difficulty inside a cluster: 0 is stratified
+    #: random, large values a strict easy- or hard-first order.
+    preference_strength: float = 3.0
+    #: Samples whose training neighbours carry their label at most this often are possible
+    #: label errors and go last in their cluster; ``null`` turns this off.
+    label_agreement: float | None = 0.1
 
 
 @dataclass(frozen=True)
@@ -478,6 +485,18 @@ def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
             cfg.redundancy.threshold,
             0 < cfg.redundancy.threshold <= 1,
             "in (0, 1]",
+        ),
+        (
+            "redundancy.preference_strength",
+            cfg.redundancy.preference_strength,
+            cfg.redundancy.preference_strength >= 0,
+            ">= 0",
+        ),
+        (
+            "redundancy.label_agreement",
+            cfg.redundancy.label_agreement,
+            cfg.redundancy.label_agreement is None or 0 <= cfg.redundancy.label_agreement <= 1,
+            "in [0, 1] or null",
         ),
         (
             "redundancy.keep_fraction",

@@ -120,20 +120,23 @@ outlier:
 """
 
 REDUNDANCY_YAML = """\
-# Redundancy: a ranked pruning set of the labelled training samples (SemDeDup within k-means
-# clusters + prototype difficulty). See README.md, 'Redundancy'.
+# Redundancy: a ranked pruning set of the labelled training samples: class-stratified
+# clusters, semantic duplicates (SemDeDup) pruned first, then a difficulty preference.
+# See README.md, 'Duplicates, leakage, outliers and redundancy'.
 redundancy:
-  clusters: null          # k-means clusters; null: about sqrt(training rows)
-  # Within a cluster and label, samples at least this cosine-similar are semantic duplicates.
+  clusters: null          # k-means clusters inside each class; null: one per class
+  # Within a cluster, samples at least this cosine-similar are semantic duplicates.
   threshold: {redundancy_threshold}
   keep_fraction: 0.7      # size of the keep set (in_keep_set) as a fraction of training rows
-  keep: auto              # easy | hard | auto (easy below large_dataset_rows, hard above)
-  large_dataset_rows: 100000
+  keep: auto              # easy | hard | auto (easy below large_dataset_rows, hard from there)
+  large_dataset_rows: 1000
+  preference_strength: 3.0   # 0: stratified random; large: strict easy/hard-first order
+  label_agreement: 0.1       # neighbours sharing the label at most this often: pruned first
 """
 
-#: Looser thresholds for semantic duplicates in the redundancy check, by modality. Pixel
-#: projections of small images are all highly similar, hence the higher image value.
-REDUNDANCY_THRESHOLDS = {"text": 0.90, "image": 0.99, "tabular": 0.95, "embedding": 0.90}
+#: Semantic-duplicate thresholds of the redundancy check, by modality (benchmarks/
+#: redundancy.py for text). Pixel projections of small images are all highly similar.
+REDUNDANCY_THRESHOLDS = {"text": 0.98, "image": 0.99, "tabular": 0.98, "embedding": 0.98}
 
 PARAMS_YAML = """\
 # Pipeline-wide parameters. Component settings live in configs/*.yaml.

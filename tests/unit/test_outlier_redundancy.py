@@ -99,7 +99,7 @@ def test_semantic_duplicates_are_found_and_pruned_first(training_set) -> None:
     assert result.summary["semantic_duplicates"] == 40
 
 
-def test_keep_easy_or_hard_orders_by_distance_to_the_centroid(training_set) -> None:
+def test_keep_easy_or_hard_orders_by_difficulty(training_set) -> None:
     for keep in ("easy", "hard"):
         result = run(training_set, clusters=6, keep=keep, threshold=1.0)
         t = result.table.to_pydict()

@@ -1,0 +1,1103 @@
+"""Duplicate and outlier detection quality: curate's checks vs cleanlab, against known truth.
+
+Run from the repository root (see benchmarks/README.md for the details and the flags):
+
+    .venv/bin/python benchmarks/duplicates.py [--part sms,banking77,agnews,clinc150]
+                                              [--seed S] [--planted N]
+
+curate's ``near_duplicate`` check is run as the pipeline's duplicates stage runs it for text by
+default: on lexical vectors (``curate.embed.lexical.lexical_vectors``, hashed character 3-grams)
+through a kNN graph built over them (``build_graph(L, IndexConfig(), seed)``) at the default
+threshold for text (``near_duplicate_threshold``: 0.92). The second curate variant ("embedding
+similarity", ``DuplicatesConfig(similarity="embedding")``, default 0.98) and every cleanlab
+baseline use sentence embeddings (curate's text embedder, bundled all-MiniLM-L6-v2, cached by
+content hash in ``benchmarks/results/cache/embeddings``), as a user would; wall times exclude
+the embedding, but include the lexical vectors and both kNN graphs. Data is read from
+``../shared/data`` and never copied.
+
+* sms: ``sms_spam/SMSSpamCollection.tsv`` (5,574 rows). Truth = equal text bytes (403 real
+  copies). curate's ``exact_duplicate`` check vs ``pandas.DataFrame.duplicated`` and cleanlab
+  ``Datalab`` ``near_duplicate`` (cleanlab 2.x has no exact-duplicate issue type); plus what
+  curate's ``near_duplicate`` check adds on top of the exact copies, per lexical threshold and
+  at the embedding default.
+* banking77 (``banking77/train.csv``, 10,003 short queries) and agnews
+  (``noisy_agnews/train_10k.parquet``, 10,000 news items, about 4x longer): ``--planted``
+  (500) seeded perturbed copies of random rows with at least 3 words, each with 1 or 2 of:
+  case change, punctuation added/removed, a word dropped, two adjacent words swapped, a
+  one-character typo. Three precisions over the pairs found: "strict" (only (original, copy)
+  pairs are true), "lenient" (also the natural duplicates already in the data: two rows within
+  an edit budget after normalisation, see ``close``) and "on planted copies" (only pairs with a
+  planted copy are scored; see ``CopyTruth``). Threshold sweeps for both similarities vs
+  ``Datalab`` ``near_duplicate`` with its defaults; then, for the lexical similarity, the
+  threshold with the smallest worst-case F1 loss over both datasets.
+* clinc150: ``clinc150/data_full.parquet`` (23,700 rows, 1,200 out-of-scope). curate's
+  ``outlier`` check over all rows vs ``cleanlab.outlier.OutOfDistribution().fit_score`` and
+  Datalab ``outlier``; then a reference setup (in-scope ``train`` rows are the reference,
+  ``test`` + ``oos_test`` the queries) scored by mean cosine to the k nearest reference rows
+  (computed here with faiss: curate has no reference/query outlier API) vs
+  ``OutOfDistribution().fit(train).score(queries)``.
+
+Figures are printed and written to ``benchmarks/results/duplicates.json`` (git-ignored; a run
+of some parts updates only those parts in it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import string
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared/data"
+RESULTS = REPO / "benchmarks/results"
+#: Threshold sweeps per similarity (plus curate's default for text, added by :func:`thresholds`).
+SWEEPS = {
+    "lexical": (0.80, 0.85, 0.88, 0.90, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.98),
+    "embedding": (0.90, 0.95, 0.96, 0.97, 0.98, 0.99),
+}
+PERTURBATIONS = ("case", "punct", "drop_word", "swap_words", "typo")
+PUNCT = re.compile(f"[{re.escape(string.punctuation)}]")
+EXAMPLES = 5  # false-positive pairs printed per dataset
+
+
+def default_threshold(similarity: str) -> float:
+    """curate's default near-duplicate threshold for text compared on ``similarity``."""
+    from curate.config import DuplicatesConfig, near_duplicate_threshold
+
+    return near_duplicate_threshold(DuplicatesConfig(similarity=similarity), "text")
+
+
+def thresholds(similarity: str) -> list[float]:
+    """The sweep for ``similarity``, plus curate's default threshold for it."""
+    return sorted({*SWEEPS[similarity], default_threshold(similarity)})
+
+
+def lexical_graph(texts: list[str], seed: int):
+    """What the duplicates stage does for text: lexical vectors, and the kNN graph over them
+    (``build_graph(L, IndexConfig(), seed)``). Returns (vectors, graph, seconds)."""
+    from curate.config import IndexConfig
+    from curate.embed.lexical import lexical_vectors
+    from curate.index import build_graph
+
+    t0 = time.perf_counter()
+    L = lexical_vectors(texts)
+    graph = build_graph(L, IndexConfig(), seed=seed)
+    return L, graph, time.perf_counter() - t0
+
+
+def embed(texts: list[str], tag: str) -> tuple[np.ndarray, list[str]]:
+    from curate.config import TextEmbedConfig
+    from curate.content import content_hash
+    from curate.embed import embed_manifest, to_matrix
+    from curate.embed.text import TextEmbedder
+
+    hashes = [content_hash(t.encode("utf-8")) for t in texts]
+    ids = [f"{tag}-{i}" for i in range(len(texts))]
+    manifest = pa.table({"sample_id": ids, "content_hash": hashes, "input": texts})
+    embedder = TextEmbedder(TextEmbedConfig(), batch_size=64)
+    table, stats = embed_manifest(manifest, embedder, RESULTS / "cache/embeddings")
+    print(f"[{tag}] {stats.rows} rows, {stats.embedded} embedded in {stats.seconds:.1f} s")
+    return to_matrix(table.column("embedding")), hashes
+
+
+# --- pairs and truth ------------------------------------------------------------------------
+
+
+def keys(a, b, n: int) -> np.ndarray:
+    """Unordered pair (a, b) as one int64: min * n + max (unique, sorted)."""
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    k = np.minimum(a, b) * n + np.maximum(a, b)
+    return np.unique(k[a != b])
+
+
+def group_pairs(root: np.ndarray) -> np.ndarray:
+    """Every unordered pair of samples that share a group (root)."""
+    parts = [np.array([], np.int64)]
+    for members in members_by_group(root).values():
+        i, j = np.triu_indices(len(members), 1)
+        parts.append(keys(members[i], members[j], len(root)))
+    return np.unique(np.concatenate(parts))
+
+
+def members_by_group(root: np.ndarray) -> dict[int, np.ndarray]:
+    """Member indices of every group with more than one member, by root."""
+    order = np.argsort(root, kind="stable")
+    cuts = np.flatnonzero(np.diff(root[order])) + 1
+    return {int(root[m[0]]): m for m in np.split(order, cuts) if len(m) > 1}
+
+
+def pair_count(root: np.ndarray) -> int:
+    sizes = np.bincount(root)
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def normalise(text: str) -> list[str]:
+    """Casefold, drop apostrophes, other ASCII punctuation to spaces, split on whitespace."""
+    return PUNCT.sub(" ", re.sub("['\u2019]", "", text.casefold())).split()
+
+
+def char_edits_le1(a: str, b: str) -> bool:
+    """At most one character substitution, insertion or deletion (or equal)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def close(a: list[str], b: list[str]) -> bool:
+    """Within the edit budget: max(2, 20% of the longer text's words) word edits, each
+    deleting or inserting a word, swapping two adjacent words, or a typo (a word within one
+    character edit): the edits the planted copies get, on :func:`normalise`-d texts (so case
+    and punctuation differences are free). Any other word substitution costs 2 (delete +
+    insert), so short texts that differ in one content word are not duplicates."""
+    budget = max(2, max(len(a), len(b)) // 5)
+    if a == b:
+        return True
+    if (
+        abs(len(a) - len(b)) > budget
+        or sum(((Counter(a) - Counter(b)) + (Counter(b) - Counter(a))).values()) > 2 * budget
+    ):
+        return False
+    inf = budget + 1
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        for j in range(len(b) + 1):
+            if i == 0 or j == 0:
+                d[i][j] = i + j
+                continue
+            sub = 0 if a[i - 1] == b[j - 1] else (1 if char_edits_le1(a[i - 1], b[j - 1]) else inf)
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + sub)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)] <= budget
+
+
+def natural_pairs(graphs, texts: list[str], candidates: np.ndarray) -> tuple[np.ndarray, int]:
+    """Pairs among ``candidates`` rows that are :func:`close` after normalisation, searched
+    among each row's kNN neighbours in any of ``graphs`` plus rows with equal normalised text.
+    Returns (keys, how many of them are identical after normalisation)."""
+    n = len(texts)
+    norm = [normalise(t) for t in texts]
+    cand = np.zeros(n, bool)
+    cand[candidates] = True
+    rows = np.concatenate([np.repeat(np.arange(n), g.k) for g in graphs])
+    cols = np.concatenate([g.ids.reshape(-1) for g in graphs])
+    ok = (cols >= 0) & cand[rows] & cand[np.maximum(cols, 0)]
+    by_norm: dict[str, list[int]] = {}
+    for i in np.flatnonzero(cand):
+        by_norm.setdefault(" ".join(norm[i]), []).append(int(i))
+    same = [(g[0], j) for g in by_norm.values() for j in g[1:]]
+    a = np.concatenate([rows[ok], np.array([p[0] for p in same], np.int64)])
+    b = np.concatenate([cols[ok], np.array([p[1] for p in same], np.int64)])
+    pairs = keys(a, b, n)
+    hit = np.array([close(norm[k // n], norm[k % n]) for k in pairs.tolist()], bool)
+    found = pairs[hit] if len(pairs) else pairs
+    identical = sum(norm[k // n] == norm[k % n] for k in found.tolist())
+    return found, int(identical)
+
+
+def score_pairs(found: np.ndarray, truth: np.ndarray) -> dict:
+    tp = int(np.isin(found, truth).sum())
+    p = tp / len(found) if len(found) else 1.0
+    r = tp / len(truth) if len(truth) else 1.0
+    return dict(pairs=int(len(found)), tp=tp, precision=p, recall=r, f1=f1(p, r))
+
+
+def f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def co_grouped(root: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    n = len(root)
+    return root[pairs // n] == root[pairs % n]
+
+
+def grouped_scores(root: np.ndarray, truth: np.ndarray, recall_of: np.ndarray) -> dict:
+    """Pair precision over all member pairs of the groups (counted, not enumerated) against
+    ``truth``, recall of ``recall_of``, and group purity (groups all of whose pairs are true)."""
+    n = len(root)
+    total = pair_count(root)
+    inside = truth[co_grouped(root, truth)]
+    p = len(inside) / total if total else 1.0
+    r = float(co_grouped(root, recall_of).mean()) if len(recall_of) else 1.0
+    sizes = np.bincount(root, minlength=n)
+    true_per_group = np.bincount(root[inside // n], minlength=n)
+    groups = np.flatnonzero(sizes > 1)
+    pure = (true_per_group[groups] == sizes[groups] * (sizes[groups] - 1) // 2).mean()
+    return dict(
+        pairs=total,
+        tp=int(len(inside)),
+        precision=p,
+        recall=r,
+        f1=f1(p, r),
+        groups=int(len(groups)),
+        purity=float(pure) if len(groups) else 1.0,
+    )
+
+
+def components(n: int, pairs: np.ndarray) -> np.ndarray:
+    from curate.index import union_find
+
+    return union_find(n, pairs // n, pairs % n)
+
+
+def datalab_near_duplicates(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """cleanlab Datalab near_duplicate with its defaults: (pairs from ``near_duplicate_sets``,
+    ``is_near_duplicate_issue``, info)."""
+    from cleanlab import Datalab
+
+    n = len(X)
+    t0 = time.perf_counter()
+    lab = Datalab(data={"id": list(range(n))}, verbosity=0)
+    lab.find_issues(features=X, issue_types={"near_duplicate": {}})
+    wall = time.perf_counter() - t0
+    info = lab.get_info("near_duplicate")
+    sets = info["near_duplicate_sets"]
+    a = np.repeat(np.arange(n), [len(s) for s in sets])
+    b = np.concatenate([np.asarray(s, np.int64) for s in sets]) if n else np.array([], np.int64)
+    flagged = lab.get_issues("near_duplicate")["is_near_duplicate_issue"].to_numpy()
+    radius = info["threshold"] * info["median_distance_to_nearest_neighbor"]
+    meta = dict(
+        wall_s=wall,
+        flagged_rows=int(flagged.sum()),
+        k=info["k"],
+        metric=str(info["metric"]),
+        threshold=info["threshold"],
+        median_nn_distance=info["median_distance_to_nearest_neighbor"],
+        cosine_equivalent=1 - radius,
+    )
+    return keys(a, b, n), flagged, meta
+
+
+def sample_examples(pairs: np.ndarray, texts: list[str], n: int, rng, sims=None) -> list[dict]:
+    out = []
+    for k in rng.permutation(pairs)[:EXAMPLES].tolist():
+        i, j = k // n, k % n
+        ex = {"a": texts[i], "b": texts[j]}
+        if sims is not None:
+            ex["cosine"] = round(float(sims[i] @ sims[j]), 4)
+        out.append(ex)
+    return out
+
+
+def print_examples(title: str, examples: list[dict]) -> None:
+    if examples:
+        print(title)
+    for ex in examples:
+        cos = f"cos {ex['cosine']:.3f}  " if "cosine" in ex else ""
+        print(f"  {cos}{ex['a'][:90]!r}\n  {' ' * len(cos)}{ex['b'][:90]!r}")
+
+
+def near_groups(V, graph, hashes, threshold: float, labels=None):
+    """curate's near_duplicate check as the duplicates stage calls it (without label scores,
+    which only choose the kept member): the group root of every row, and the result."""
+    from curate.checks.near_duplicate import find_near_duplicates
+    from curate.config import DuplicatesConfig
+
+    n = len(V)
+    ids = [str(i) for i in range(n)]
+    res = find_near_duplicates(
+        ids,
+        V,
+        graph,
+        content_hashes=hashes,
+        labels=labels,
+        cfg=DuplicatesConfig(threshold=threshold),
+    )
+    gid = res.table.column("group_id").to_pylist()
+    # group_id is the kept member's sample_id; singletons (null) are their own root.
+    root = np.array([int(g) if g is not None else i for i, g in enumerate(gid)], np.int64)
+    return root, res
+
+
+# --- sms ------------------------------------------------------------------------------------
+
+
+def run_sms(seed: int) -> dict:
+    import pandas as pd
+
+    from curate.checks.exact_duplicate import find_exact_duplicates
+    from curate.config import IndexConfig
+    from curate.index import build_graph
+
+    raw = (DATA / "sms_spam/SMSSpamCollection.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t", 1) for line in raw.split("\n") if line]
+    labels, texts = [r[0] for r in rows], [r[1] for r in rows]
+    n = len(texts)
+    X, hashes = embed(texts, "sms")
+    print(f"\n== sms_spam: {n} rows, {len(set(texts))} distinct texts ==")
+
+    # Truth: every row after the first of its text is a copy; pairs = all pairs of equal texts.
+    first: dict[str, int] = {}
+    text_root = np.array([first.setdefault(t, i) for i, t in enumerate(texts)], np.int64)
+    is_copy = text_root != np.arange(n)
+    truth = group_pairs(text_root)
+
+    def copy_row(method: str, flagged, pairs: np.ndarray, wall: float, **extra) -> dict:
+        flagged = np.asarray(flagged, bool)
+        tp = int((flagged & is_copy).sum())
+        p, r = tp / max(flagged.sum(), 1), tp / is_copy.sum()
+        pr = score_pairs(pairs, truth)
+        return dict(
+            method=method,
+            flagged=int(flagged.sum()),
+            copy_precision=p,
+            copy_recall=r,
+            pairs=pr["pairs"],
+            pair_precision=pr["precision"],
+            pair_recall=pr["recall"],
+            wall_s=wall,
+            **extra,
+        )
+
+    t0 = time.perf_counter()
+    res = find_exact_duplicates([str(i) for i in range(n)], hashes, labels=labels)
+    wall = time.perf_counter() - t0
+    gid = res.table.column("exact_group_id").to_pylist()
+    root = np.array([int(g) if g is not None else i for i, g in enumerate(gid)], np.int64)
+    flagged = res.table.column("is_exact_duplicate_issue").to_numpy(zero_copy_only=False)
+    methods = [copy_row("curate exact_duplicate", flagged, group_pairs(root), wall)]
+
+    t0 = time.perf_counter()
+    dup = pd.DataFrame({"text": texts}).duplicated(subset="text").to_numpy()
+    wall = time.perf_counter() - t0
+    methods.append(copy_row("pandas duplicated(text)", dup, group_pairs(text_root), wall))
+
+    dl_pairs, dl_flags, dl = datalab_near_duplicates(X)
+    # Datalab flags every member of a set (the originals too): its flags, its pairs.
+    methods.append(
+        copy_row("cleanlab Datalab near_duplicate", dl_flags, dl_pairs, dl["wall_s"], datalab=dl)
+    )
+    # What a user would do with the sets: join them, keep the earliest of each, drop the rest.
+    dl_root = components(n, dl_pairs)
+    dl_copy = dl_root != np.arange(n)
+    methods.append(copy_row("  ... sets joined, earliest kept", dl_copy, group_pairs(dl_root), 0))
+    print(
+        f"truth: {int(is_copy.sum())} copies (rows after the first of each distinct text), "
+        f"{len(truth)} pairs; largest group {np.bincount(text_root).max()} rows"
+    )
+    width = max(len(m["method"]) for m in methods)
+    print(f"{'method':<{width}} | flagged | copy P | copy R | pairs | pair P | pair R | wall s")
+    for m in methods:
+        print(
+            f"{m['method']:<{width}} | {m['flagged']:7d} | {m['copy_precision']:6.3f} | "
+            f"{m['copy_recall']:6.3f} | {m['pairs']:5d} | {m['pair_precision']:6.3f} | "
+            f"{m['pair_recall']:6.3f} | {m['wall_s']:6.2f}"
+        )
+    print(
+        f"Datalab: flagged = every member of a near-duplicate set (originals too); k={dl['k']}, "
+        f"metric {dl['metric']}, radius {dl['threshold']} x median NN distance "
+        f"{dl['median_nn_distance']:.4f} = cosine >= {dl['cosine_equivalent']:.4f}"
+    )
+    acc = methods[0]
+    exact_ok = acc["copy_precision"] == acc["copy_recall"] == 1.0
+    exact_ok &= acc["pair_precision"] == acc["pair_recall"] == 1.0
+    print(f"acceptance (exact copies and pairs P = R = 1.0): {'PASS' if exact_ok else 'FAIL'}")
+
+    # What the near-duplicate check adds on top of the exact copies: by default (lexical
+    # vectors and their own kNN graph, as the duplicates stage does for text), and on the
+    # embeddings through the pipeline's graph.
+    graph = build_graph(X, IndexConfig(), seed=seed)
+    L, lgraph, _ = lexical_graph(texts, seed)
+    vectors = {"lexical": (L, lgraph), "embedding": (X, graph)}
+    natural, identical = natural_pairs([lgraph, graph], texts, np.flatnonzero(~is_copy))
+    # Lenient truth: exact copies, plus pairs whose texts are within the edit budget.
+    lenient = np.union1d(truth, expand(natural, text_root, n))
+    default = default_threshold("lexical")
+    runs = [("lexical", t) for t in thresholds("lexical")]
+    runs.append(("embedding", default_threshold("embedding")))
+    rng = np.random.default_rng(seed)
+    sweep, examples, group_labels = [], [], Counter()
+    print(
+        f"\nnear_duplicate check on sms (exact copies always joined): {len(natural)} pairs of "
+        f"distinct texts are within the edit budget after normalisation ({identical} identical)"
+    )
+    print(
+        "similarity | threshold | groups | in groups | flagged | non-exact pairs | "
+        "of them close | groups beyond exact"
+    )
+    for sim, t in runs:
+        V, g = vectors[sim]
+        root, res = near_groups(V, g, hashes, t, labels)
+        pairs = group_pairs(root)
+        non_exact = np.setdiff1d(pairs, truth)
+        ok = np.isin(non_exact, lenient)
+        multi = np.unique(root[pairs[~np.isin(pairs, truth)] // n]) if len(non_exact) else []
+        s = res.summary
+        row = dict(
+            similarity=sim,
+            threshold=t,
+            groups=s["groups"],
+            samples_in_groups=s["samples_in_groups"],
+            flagged=s["duplicates"],
+            non_exact_pairs=int(len(non_exact)),
+            non_exact_close=int(ok.sum()),
+            groups_with_distinct_texts=int(len(multi)),
+        )
+        sweep.append(row)
+        mark = "*" if t == default_threshold(sim) else " "
+        print(
+            f"{sim:<10} | {t:8.3g}{mark} | {row['groups']:6d} | {row['samples_in_groups']:9d} | "
+            f"{row['flagged']:7d} | {row['non_exact_pairs']:15d} | {row['non_exact_close']:13d} | "
+            f"{row['groups_with_distinct_texts']:d}"
+        )
+        if sim == "lexical" and t == default:
+            examples = sample_examples(non_exact[~ok], texts, n, rng, L)
+            group_labels = Counter(
+                "+".join(sorted({labels[i] for i in members}))
+                for g, members in members_by_group(root).items()
+                if g in set(np.asarray(multi).tolist())
+            )
+    print("* = curate's default for that similarity")
+    exact_groups = int(len(np.unique(text_root[is_copy])))
+    d = next(r for r in sweep if r["similarity"] == "lexical" and r["threshold"] == default)
+    print(
+        f"at the default (lexical {default}): {d['groups']} groups vs {exact_groups} exact groups; "
+        f"{d['groups_with_distinct_texts']} groups hold distinct texts (labels: "
+        f"{dict(sorted(group_labels.items()))}), "
+        f"{d['flagged'] - int(is_copy.sum())} rows flagged beyond the exact copies"
+    )
+    print_examples(
+        f"non-exact pairs at lexical {default} that are not within the edit budget "
+        "(lexical cosine):",
+        examples,
+    )
+    return dict(
+        rows=n,
+        copies=int(is_copy.sum()),
+        truth_pairs=int(len(truth)),
+        methods=methods,
+        exact_acceptance=bool(exact_ok),
+        near_default=dict(similarity="lexical", threshold=default),
+        near_sweep=sweep,
+        natural_pairs=int(len(natural)),
+        natural_identical=identical,
+        examples=examples,
+        distinct_text_group_labels=dict(group_labels),
+    )
+
+
+def expand(pairs: np.ndarray, root: np.ndarray, n: int) -> np.ndarray:
+    """Pairs between any member of the group of a and any member of the group of b."""
+    groups = members_by_group(root)
+    out = [pairs]
+    for k in pairs.tolist():
+        ga, gb = groups.get(int(root[k // n])), groups.get(int(root[k % n]))
+        if ga is None and gb is None:
+            continue
+        ga = ga if ga is not None else np.array([k // n])
+        gb = gb if gb is not None else np.array([k % n])
+        a, b = np.meshgrid(ga, gb)
+        out.append(keys(a.ravel(), b.ravel(), n))
+    return np.unique(np.concatenate(out))
+
+
+# --- banking77 ------------------------------------------------------------------------------
+
+
+def perturb(text: str, kind: str, rng) -> str:
+    """One perturbation of ``kind`` (see the module docstring); may return ``text`` unchanged."""
+    words = list(re.finditer(r"\S+", text))
+    if kind == "case":
+        mode = rng.integers(3)
+        if mode == 0:
+            return text.lower()
+        if mode == 1:
+            return text.upper()
+        w = words[rng.integers(len(words))]
+        return text[: w.start()] + w.group().swapcase()[0] + text[w.start() + 1 :]
+    if kind == "punct":
+        marks = [m.start() for m in PUNCT.finditer(text)]
+        if marks and rng.random() < 0.5:
+            i = marks[rng.integers(len(marks))]
+            return text[:i] + text[i + 1 :]
+        if text[-1] not in string.punctuation:
+            return text + "?.!"[rng.integers(3)]
+        w = words[rng.integers(max(len(words) - 1, 1))]
+        return text[: w.end()] + "," + text[w.end() :]
+    if kind == "drop_word":  # the word and the whitespace after it (before it, if last)
+        i = int(rng.integers(len(words)))
+        if i + 1 < len(words):
+            return text[: words[i].start()] + text[words[i + 1].start() :]
+        return text[: words[i - 1].end()] + text[words[i].end() :]
+    if kind == "swap_words":
+        i = rng.integers(len(words) - 1)
+        a, b = words[i], words[i + 1]
+        return (
+            text[: a.start()] + b.group() + text[a.end() : b.start()] + a.group() + text[b.end() :]
+        )
+    if kind == "typo":
+        cands = [w for w in words if w.group().isalpha() and len(w.group()) >= 3]
+        if not cands:
+            return text
+        w = cands[rng.integers(len(cands))]
+        word, pos = w.group(), int(rng.integers(len(w.group())))
+        letter = "abcdefghijklmnopqrstuvwxyz"[rng.integers(26)]
+        op = rng.integers(3)
+        if op == 0:  # substitute
+            letter = letter if letter != word[pos].lower() else ("a" if letter != "a" else "b")
+            new = word[:pos] + letter + word[pos + 1 :]
+        elif op == 1:  # delete
+            new = word[:pos] + word[pos + 1 :]
+        else:  # insert
+            new = word[:pos] + letter + word[pos:]
+        return text[: w.start()] + new + text[w.end() :]
+    raise ValueError(kind)
+
+
+def plant(texts: list[str], count: int, seed: int) -> tuple[list[str], list[int], list[tuple]]:
+    """``count`` perturbed copies of distinct random rows with at least 3 words. Each copy
+    gets 1 or 2 different perturbations (in random order), each of which changes the text, and
+    differs from every text already in the data."""
+    rng = np.random.default_rng(seed)
+    existing = set(texts)
+    copies, sources, kinds = [], [], []
+    for i in rng.permutation(len(texts)).tolist():
+        if len(copies) == count:
+            break
+        if len(texts[i].split()) < 3:
+            continue
+        for _ in range(10):
+            ops = rng.choice(PERTURBATIONS, rng.integers(1, 3), replace=False).tolist()
+            steps = [texts[i]]
+            for op in ops:
+                steps.append(perturb(steps[-1], op, rng))
+            new = steps[-1]
+            changed = all(a != b for a, b in zip(steps, steps[1:], strict=False))
+            if changed and new not in existing and new.strip():
+                break
+        else:
+            continue
+        existing.add(new)
+        copies.append(new)
+        sources.append(i)
+        kinds.append(tuple(sorted(ops)))
+    return copies, sources, kinds
+
+
+def copy_pairs(root: np.ndarray, n0: int) -> np.ndarray:
+    """Every group pair (all member pairs of each group) with at least one planted copy (rows
+    from ``n0`` on)."""
+    n = len(root)
+    parts = [np.array([], np.int64)]
+    for members in members_by_group(root).values():
+        copies = members[members >= n0]
+        if len(copies):
+            a, b = np.repeat(copies, len(members)), np.tile(members, len(copies))
+            parts.append(keys(a, b, n))
+    return np.unique(np.concatenate(parts))
+
+
+class CopyTruth:
+    """Correctness of pairs that include a planted copy. A pair (copy, x) is correct when x is
+    the copy's source, or x is :func:`close` to the copy's source, or x is another copy whose
+    source is the same as, or close to, this copy's source. Pairs of sources are looked up in
+    the natural pairs and otherwise checked with :func:`close` directly (cached)."""
+
+    def __init__(self, texts: list[str], src: np.ndarray, n0: int, natural: np.ndarray):
+        self.norm = [normalise(t) for t in texts]
+        self.words = np.array([len(w) for w in self.norm])
+        self.src, self.n0, self.natural = src, n0, natural
+        self.cache: dict[int, bool] = {}
+
+    def involving(self, pairs: np.ndarray) -> np.ndarray:
+        """The pairs among ``pairs`` (keys) that include a planted copy."""
+        return pairs[pairs % len(self.src) >= self.n0]  # key = min * n + max
+
+    def correct(self, pairs: np.ndarray) -> np.ndarray:
+        n = len(self.src)
+        a, b = self.src[pairs // n], self.src[pairs % n]
+        sk = np.minimum(a, b) * n + np.maximum(a, b)
+        ok = (a == b) | np.isin(sk, self.natural)
+        rest = np.unique(sk[~ok])
+        la, lb = self.words[rest // n], self.words[rest % n]
+        rest = rest[np.abs(la - lb) <= np.maximum(2, np.maximum(la, lb) // 5)]  # close's cut
+        for k in rest.tolist():
+            if k not in self.cache:
+                self.cache[k] = close(self.norm[k // n], self.norm[k % n])
+        good = np.array([k for k in rest.tolist() if self.cache[k]], np.int64)
+        return ok | np.isin(sk, good)
+
+    def precision(self, pairs: np.ndarray) -> tuple[float, int]:
+        """(precision, count) over the pairs among ``pairs`` that include a planted copy."""
+        mine = self.involving(pairs)
+        return (float(self.correct(mine).mean()) if len(mine) else 1.0), int(len(mine))
+
+
+def run_planted(name: str, path: Path, seed: int, planted: int) -> dict:
+    """Plant perturbed copies into a text dataset; sweep curate's threshold on lexical vectors
+    (the default for text) and on the embeddings; run Datalab on the embeddings."""
+    import pandas as pd
+
+    from curate.config import IndexConfig
+    from curate.index import build_graph
+
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    orig = df.text.tolist()
+    label_col = "category" if "category" in df.columns else "label"
+    copies, sources, kinds = plant(orig, planted, seed)
+    texts = orig + copies
+    n, n0 = len(texts), len(orig)
+    labels = [str(x) for x in df[label_col]] + [str(df[label_col].iloc[i]) for i in sources]
+    X, hashes = embed(texts, f"{name}-dup")
+    print(f"\n== {name}: {n0} rows + {len(copies)} planted copies (seed {seed}) ==")
+    src = np.arange(n)  # each row's original
+    src[n0:] = sources
+    planted_pairs = keys(sources, np.arange(n0, n), n)
+    two_ops = np.array([len(k) == 2 for k in kinds])
+
+    t0 = time.perf_counter()
+    graph = build_graph(X, IndexConfig(), seed=seed)
+    graph_s = time.perf_counter() - t0
+    L, lgraph, lgraph_s = lexical_graph(texts, seed)
+    # sims: the similarity's vectors, its kNN graph, and the time to build them (the lexical
+    # vectors are part of curate's check; the embeddings are cached and not timed).
+    sims = {"lexical": (L, lgraph, lgraph_s), "embedding": (X, graph, graph_s)}
+    cos = {s: np.einsum("ij,ij->i", V[sources], V[n0:]) for s, (V, _, _) in sims.items()}
+    natural, identical = natural_pairs([lgraph, graph], texts, np.arange(n0))
+    # Lenient truth: planted pairs, natural pairs, and their combinations through the copies.
+    lenient = np.union1d(planted_pairs, expand(natural, src, n))
+    copy_truth = CopyTruth(texts, src, n0, natural)
+    nn = {s: float(np.median(g.sims[:n0, 0])) for s, (_, g, _) in sims.items()}
+    words = np.median([len(t.split()) for t in orig])
+    print(
+        f"median words per text {words:.0f}; median cosine to the nearest neighbour: lexical "
+        f"{nn['lexical']:.3f}, embedding {nn['embedding']:.3f}\n"
+        f"natural duplicates already in {name}: {len(natural)} pairs within the edit budget after "
+        f"normalisation (casefold, no punctuation), {identical} of them identical"
+    )
+    print("planted-pair cosine by perturbation (min / 5% / median), lexical | embedding:")
+    by_kind = {}
+    for kind in PERTURBATIONS:
+        for label, mask in [
+            (f"{kind} only", np.array([k == (kind,) for k in kinds])),
+            (f"{kind} + other", np.array([kind in k for k in kinds]) & two_ops),
+        ]:
+            by_kind[label] = {"n": int(mask.sum())}
+            cells = []
+            for s in sims:
+                c = cos[s][mask]
+                q = dict(min=float(c.min()), p05=float(np.quantile(c, 0.05)),
+                         median=float(np.median(c)))  # fmt: skip
+                by_kind[label][s] = q
+                cells.append(f"{q['min']:.3f} / {q['p05']:.3f} / {q['median']:.3f}")
+            print(f"  {label:<18} n={int(mask.sum()):3d}  " + " | ".join(cells))
+
+    sweeps, roots = {}, {}
+    for sim, (V, g, build_s) in sims.items():
+        print(
+            f"\n{sim} similarity: groups (all member pairs)"
+            f"{'':<{112 - len(sim)}}| kNN edges >= threshold\n"
+            "thresh | groups | largest |    pairs | recall | R 1 op | R 2 ops | P strict | "
+            "P lenient | P copies | F1 strict | F1 lenient | F1 copies | purity len. |  edges | "
+            "P strict | P lenient | P copies"
+        )
+        sweeps[sim] = []
+        for t in thresholds(sim):
+            t0 = time.perf_counter()
+            root, res = near_groups(V, g, hashes, t, labels)
+            wall = time.perf_counter() - t0 + build_s
+            roots[sim, t] = root
+            s = grouped_scores(root, planted_pairs, planted_pairs)
+            le = grouped_scores(root, lenient, planted_pairs)
+            cp = copy_pairs(root, n0)
+            p_copies = float(copy_truth.correct(cp).mean()) if len(cp) else 1.0
+            hit = root[sources] == root[n0:]  # copy c is row n0 + c
+            a, b = np.nonzero((g.sims >= t) & (g.ids >= 0))
+            edges = keys(a, g.ids[a, b], n)
+            es, el = score_pairs(edges, planted_pairs), score_pairs(edges, lenient)
+            ep_copies, _ = copy_truth.precision(edges)
+            row = dict(threshold=t, groups=s["groups"], largest=res.summary["largest_group"],
+                       pairs=s["pairs"], recall=s["recall"],
+                       recall_1op=float(hit[~two_ops].mean()),
+                       recall_2ops=float(hit[two_ops].mean()), precision_strict=s["precision"],
+                       precision_lenient=le["precision"], precision_copies=p_copies,
+                       copy_pairs=int(len(cp)), f1_strict=s["f1"], f1_lenient=le["f1"],
+                       f1_copies=f1(p_copies, s["recall"]), purity_strict=s["purity"],
+                       purity_lenient=le["purity"], edges=es["pairs"], edge_recall=es["recall"],
+                       edge_precision_strict=es["precision"],
+                       edge_precision_lenient=el["precision"],
+                       edge_precision_copies=ep_copies, wall_s=wall)  # fmt: skip
+            sweeps[sim].append(row)
+            mark = "*" if t == default_threshold(sim) else " "
+            print(
+                f"{t:5.3g}{mark} | {row['groups']:6d} | {row['largest']:7d} | {row['pairs']:8d} | "
+                f"{row['recall']:6.3f} | {row['recall_1op']:6.3f} | {row['recall_2ops']:7.3f} | "
+                f"{row['precision_strict']:8.3f} | {row['precision_lenient']:9.3f} | "
+                f"{row['precision_copies']:8.3f} | {row['f1_strict']:9.3f} | "
+                f"{row['f1_lenient']:10.3f} | {row['f1_copies']:9.3f} | "
+                f"{row['purity_lenient']:11.3f} | {row['edges']:6d} | "
+                f"{row['edge_precision_strict']:8.3f} | {row['edge_precision_lenient']:9.3f} | "
+                f"{row['edge_precision_copies']:8.3f}"
+            )
+        print("* = curate's default for this similarity")
+
+    notions = ("strict", "lenient", "copies")
+    best, meets = {}, {}
+    for sim, rows in sweeps.items():
+        best[sim] = {
+            m: max(rows, key=lambda r, m=m: (r[f"f1_{m}"], r["threshold"])) for m in notions
+        }
+        meets[sim] = {
+            m: [r["threshold"] for r in rows if r["recall"] >= 0.95 and r[f"precision_{m}"] >= 0.95]
+            for m in notions
+        }
+        print(f"\n{sim}:")
+        for m, r in best[sim].items():
+            print(f"  best F1 {m}: threshold {r['threshold']} ({r[f'f1_{m}']:.3f}, recall "
+                  f"{r['recall']:.3f}, precision {r[f'precision_{m}']:.3f})")  # fmt: skip
+        print(
+            "  recall >= 0.95 at precision >= 0.95: "
+            + ", ".join(f"{m} at {meets[sim][m] or 'none'}" for m in notions)
+        )
+
+    default = default_threshold("lexical")
+    emb_default = default_threshold("embedding")
+    best_lex = best["lexical"]["lenient"]["threshold"]
+    per_type = {}
+    runs = dict.fromkeys([("lexical", default), ("lexical", best_lex), ("embedding", emb_default)])
+    for sim, t in runs:
+        hit = roots[sim, t][sources] == roots[sim, t][n0:]
+        rows = {}
+        for kind in PERTURBATIONS:
+            one = np.array([k == (kind,) for k in kinds])
+            two = np.array([kind in k for k in kinds]) & two_ops
+            rows[kind] = dict(
+                alone=float(hit[one].mean()),
+                n_alone=int(one.sum()),
+                with_other=float(hit[two].mean()),
+                n_with_other=int(two.sum()),
+            )
+        rows["all"] = dict(recall=float(hit.mean()), n=len(hit))
+        per_type[f"{sim} {t}"] = rows
+        mark = " (default)" if t == default_threshold(sim) else ""
+        print(f"\nper-perturbation recall, {sim} {t}{mark}")
+        for kind in PERTURBATIONS:
+            r = rows[kind]
+            print(
+                f"  {kind:<10} alone {r['alone']:.3f} (n={r['n_alone']:3d})  "
+                f"with another {r['with_other']:.3f} (n={r['n_with_other']:3d})"
+            )
+    lcos = cos["lexical"]
+    missed = np.flatnonzero(roots["lexical", default][sources] != roots["lexical", default][n0:])
+    for c in missed[np.argsort(lcos[missed])][:EXAMPLES]:
+        print(f"  missed at lexical {default} ({'+'.join(kinds[c])}, lexical cos {lcos[c]:.3f}): "
+              f"{orig[sources[c]][:60]!r} -> {copies[c][:60]!r}")  # fmt: skip
+
+    rng = np.random.default_rng(seed)
+    a, b = np.nonzero((lgraph.sims >= default) & (lgraph.ids >= 0))
+    fp = np.setdiff1d(keys(a, lgraph.ids[a, b], n), lenient)
+    examples = sample_examples(fp, texts, n, rng, L)
+    print_examples(
+        f"\nlexical kNN edges at {default} that are neither planted nor natural ({len(fp)}), "
+        "e.g. (lexical cosine):",
+        examples,
+    )
+    unplanted = np.setdiff1d(group_pairs(roots["lexical", default]), planted_pairs)
+    print(
+        f"pairs found at lexical {default} that are not planted: {len(unplanted)}, of which "
+        f"natural duplicates (or a copy of one): {int(np.isin(unplanted, lenient).sum())}"
+    )
+
+    dl_pairs, _, dl = datalab_near_duplicates(X)
+    dl_direct = score_pairs(dl_pairs, planted_pairs)
+    dl_direct_l = score_pairs(dl_pairs, lenient)
+    dl_direct_c, _ = copy_truth.precision(dl_pairs)
+    dl_root = components(n, dl_pairs)
+    dl_grp = grouped_scores(dl_root, planted_pairs, planted_pairs)
+    dl_grp_l = grouped_scores(dl_root, lenient, planted_pairs)
+    dl_grp_c = float(copy_truth.correct(copy_pairs(dl_root, n0)).mean())
+    d = next(r for r in sweeps["lexical"] if r["threshold"] == default)
+    bl = best["lexical"]["lenient"]
+    e = next(r for r in sweeps["embedding"] if r["threshold"] == emb_default)
+    compare = [
+        (f"curate near_duplicate, default (lexical {default})", d),
+        (f"curate near_duplicate, lexical {bl['threshold']} (best F1 lenient)", bl),
+        (f"curate, embedding similarity {emb_default} (its default)", e),
+        ("cleanlab Datalab near_duplicate (its pairs)",
+         dict(pairs=dl_direct["pairs"], recall=dl_direct["recall"],
+              precision_strict=dl_direct["precision"], precision_lenient=dl_direct_l["precision"],
+              precision_copies=dl_direct_c, wall_s=dl["wall_s"])),
+        ("  ... sets joined (all member pairs)",
+         dict(pairs=dl_grp["pairs"], recall=dl_grp["recall"], precision_strict=dl_grp["precision"],
+              precision_lenient=dl_grp_l["precision"], precision_copies=dl_grp_c,
+              wall_s=dl["wall_s"])),
+    ]  # fmt: skip
+    print(
+        f"\n{'method (curate: groups, all member pairs)':<56} | pairs | recall | P strict | "
+        "P lenient | P copies | wall s"
+    )
+    for label, r in compare:
+        print(
+            f"{label:<56} | {r['pairs']:5d} | {r['recall']:6.3f} | {r['precision_strict']:8.3f} | "
+            f"{r['precision_lenient']:9.3f} | {r['precision_copies']:8.3f} | {r['wall_s']:6.2f}"
+        )
+    print(
+        f"Datalab (on the MiniLM embeddings): k={dl['k']}, metric {dl['metric']}, radius "
+        f"{dl['threshold']} x median NN distance {dl['median_nn_distance']:.4f} = cosine >= "
+        f"{dl['cosine_equivalent']:.4f}; flags {dl['flagged_rows']} rows (every set member). "
+        "curate wall times include building the kNN graph (lexical: and the vectors)."
+    )
+    acceptance = {m: bool(d["recall"] >= 0.95 and d[f"precision_{m}"] >= 0.95) for m in notions}
+    print(
+        f"acceptance at the default (lexical {default}, recall >= 0.95 at lenient precision >= "
+        f"0.95): {'PASS' if acceptance['lenient'] else 'FAIL'} (recall {d['recall']:.3f}, "
+        f"precision {d['precision_lenient']:.3f}); with strict precision "
+        f"{'PASS' if acceptance['strict'] else 'FAIL'} ({d['precision_strict']:.3f}), with "
+        f"precision on planted copies {'PASS' if acceptance['copies'] else 'FAIL'} "
+        f"({d['precision_copies']:.3f})"
+    )
+    return dict(rows=n0, planted=len(copies), median_nn_cosine=nn,
+                natural_pairs=int(len(natural)), natural_identical=identical,
+                cosine_by_perturbation=by_kind, default=default, embedding_default=emb_default,
+                sweep=sweeps["lexical"], sweep_embedding=sweeps["embedding"], best_f1=best,
+                meets=meets, per_type=per_type, fp_edges_at_default=int(len(fp)),
+                examples=examples, acceptance_at_default=acceptance["lenient"],
+                acceptance_by_precision=acceptance, compare=dict(compare),
+                datalab=dict(dl, pairs=dl_direct, pairs_lenient=dl_direct_l,
+                             pairs_copies_precision=dl_direct_c, sets=dl_grp,
+                             sets_lenient=dl_grp_l, sets_copies_precision=dl_grp_c))  # fmt: skip
+
+
+# --- clinc150 -------------------------------------------------------------------------------
+
+
+def ood_row(method: str, is_oos: np.ndarray, score: np.ndarray, wall: float, flagged=None) -> dict:
+    """AUROC/AUPRC of ``-score`` (lower score = more out-of-scope) and precision@#oos."""
+    from sklearn import metrics
+
+    risk = -np.asarray(score, float)
+    top = np.argsort(-risk, kind="stable")[: is_oos.sum()]
+    row = dict(
+        method=method,
+        auroc=metrics.roc_auc_score(is_oos, risk),
+        auprc=metrics.average_precision_score(is_oos, risk),
+        precision_at_n_oos=float(is_oos[top].mean()),
+        wall_s=wall,
+    )
+    if flagged is not None:
+        flagged = np.asarray(flagged, bool)
+        row.update(
+            flagged=int(flagged.sum()),
+            flag_precision=float(is_oos[flagged].mean()),
+            flag_recall=float(flagged[is_oos].mean()),
+        )
+    return row
+
+
+def print_ood(title: str, rows: list[dict]) -> None:
+    width = max(len(r["method"]) for r in rows)
+    print(
+        f"\n{title}\n{'method':<{width}} | AUROC | AUPRC | P@#oos | flagged | flag P | flag R | "
+        "wall s"
+    )
+    for r in rows:
+        flags = (
+            f"{r['flagged']:7d} | {r['flag_precision']:6.3f} | {r['flag_recall']:6.3f}"
+            if "flagged" in r
+            else f"{'':7} | {'':6} | {'':6}"
+        )
+        print(
+            f"{r['method']:<{width}} | {r['auroc']:5.3f} | {r['auprc']:5.3f} | "
+            f"{r['precision_at_n_oos']:6.3f} | {flags} | {r['wall_s']:6.2f}"
+        )
+
+
+def run_clinc150(seed: int) -> dict:
+    import pandas as pd
+    from cleanlab import Datalab
+    from cleanlab.outlier import OutOfDistribution
+
+    from curate.checks.outlier import find_outliers
+    from curate.config import IndexConfig, OutlierConfig
+    from curate.index import IndexSpec, build_graph, build_index
+
+    df = pd.read_parquet(DATA / "clinc150/data_full.parquet")
+    texts, splits = df.text.tolist(), df.split.astype(str).to_numpy()
+    X, _ = embed(texts, "clinc150")
+    is_oos = np.char.startswith(splits.astype(str), "oos")
+    n = len(texts)
+    print(f"\n== clinc150: {n} rows, {int(is_oos.sum())} out-of-scope ==")
+
+    t0 = time.perf_counter()
+    graph = build_graph(X, IndexConfig(), seed=seed)
+    res = find_outliers([str(i) for i in range(n)], graph, splits=list(splits), cfg=OutlierConfig())
+    wall = time.perf_counter() - t0
+    cfg = OutlierConfig()
+    rows = [
+        ood_row(
+            f"curate outlier (k={cfg.k}, rate={cfg.rate})",
+            is_oos,
+            res.table.column("outlier_score").to_numpy(),
+            wall,
+            res.table.column("is_outlier_issue").to_numpy(zero_copy_only=False),
+        )
+    ]
+
+    t0 = time.perf_counter()
+    score = OutOfDistribution().fit_score(features=X)
+    rows.append(
+        ood_row("cleanlab OutOfDistribution().fit_score", is_oos, score, time.perf_counter() - t0)
+    )
+    t0 = time.perf_counter()
+    lab = Datalab(data={"id": list(range(n))}, verbosity=0)
+    lab.find_issues(features=X, issue_types={"outlier": {}})
+    issues = lab.get_issues("outlier")
+    rows.append(
+        ood_row(
+            "cleanlab Datalab outlier",
+            is_oos,
+            issues["outlier_score"].to_numpy(),
+            time.perf_counter() - t0,
+            issues["is_outlier_issue"].to_numpy(),
+        )
+    )
+    print_ood("all rows (transductive: oos rows are part of the data that is scored)", rows)
+
+    # Reference setup: the labelled in-scope training rows are the reference; score test queries.
+    ref, query = splits == "train", np.isin(splits, ["test", "oos_test"])
+    q_oos = is_oos[query]
+    k = cfg.k
+    t0 = time.perf_counter()
+    index = build_index(np.ascontiguousarray(X[ref]), IndexSpec("exact"), seed=seed)
+    sims, _ = index.search(np.ascontiguousarray(X[query]), k)
+    ref_score = (1 + sims.mean(axis=1)) / 2  # same mapping as curate's outlier_score
+    ref_rows = [
+        ood_row(
+            f"mean cosine to {k} nearest train rows (faiss)",
+            q_oos,
+            ref_score,
+            time.perf_counter() - t0,
+        )
+    ]
+    t0 = time.perf_counter()
+    ood = OutOfDistribution()
+    ood.fit(features=X[ref])
+    ref_rows.append(
+        ood_row(
+            "cleanlab OutOfDistribution().fit(train).score",
+            q_oos,
+            ood.score(features=X[query]),
+            time.perf_counter() - t0,
+        )
+    )
+    # The threshold a user would set: flag queries below the 2nd percentile of the reference's
+    # own leave-one-out scores (the same rate as curate's default).
+    self_sims, _ = index.search(np.ascontiguousarray(X[ref]), k + 1)
+    cut = np.quantile((1 + self_sims[:, 1:].mean(axis=1)) / 2, cfg.rate)
+    ref_rows[0].update(
+        flagged=int((ref_score < cut).sum()),
+        flag_precision=float(q_oos[ref_score < cut].mean()),
+        flag_recall=float((ref_score < cut)[q_oos].mean()),
+        cutoff=float(cut),
+    )
+    print_ood(
+        f"reference = {int(ref.sum())} in-scope train rows; queries = {int(query.sum())} test + "
+        f"oos_test rows ({int(q_oos.sum())} oos); flag = below the {cfg.rate:.0%} quantile of "
+        "the train rows' own scores",
+        ref_rows,
+    )
+    return dict(
+        rows=n, oos=int(is_oos.sum()), all_rows=rows, reference=ref_rows, curate_summary=res.summary
+    )
+
+
+def threshold_summary(results: dict) -> dict | None:
+    """Per lexical threshold over the planted datasets: F1 with lenient precision and with
+    precision on planted copies, and for each the threshold whose worst F1 shortfall from each
+    dataset's own best threshold is smallest (minimax regret)."""
+    parts = [p for p in ("banking77", "agnews") if p in results]
+    if len(parts) < 2:
+        return None
+    sweeps = {p: {r["threshold"]: r for r in results[p]["sweep"]} for p in parts}
+    default = default_threshold("lexical")
+    out = {}
+    for notion in ("lenient", "copies"):
+        f, prec = f"f1_{notion}", f"precision_{notion}"
+        best = {p: max(sweeps[p].values(), key=lambda r: (r[f], r["threshold"])) for p in parts}
+        print(
+            f"\nlexical threshold choice over the planted datasets (F1 / P / R, precision "
+            f"{'lenient' if notion == 'lenient' else 'on planted copies'}):"
+        )
+        print(
+            "thresh | " + " | ".join(f"{p:>9} F1 / P / R   " for p in parts) + " | max F1 shortfall"
+        )
+        rows = []
+        for t in sorted(sweeps[parts[0]]):
+            cells = [sweeps[p][t] for p in parts]
+            regret = max(best[p][f] - c[f] for p, c in zip(parts, cells, strict=True))
+            rows.append(dict(threshold=t, regret=regret))
+            mark = "*" if t == default else " "
+            print(
+                f"{t:5.3g}{mark} | "
+                + " | ".join(f"{c[f]:.3f} / {c[prec]:.3f} / {c['recall']:.3f}" for c in cells)
+                + f" | {regret:.3f}"
+            )
+        pick = min(rows, key=lambda r: (r["regret"], -r["threshold"]))
+        at_default = next(r["regret"] for r in rows if r["threshold"] == default)
+        print(
+            "best F1: "
+            + ", ".join(f"{p} at {best[p]['threshold']} ({best[p][f]:.3f})" for p in parts)
+            + f"; smallest worst-case F1 shortfall: threshold {pick['threshold']} "
+            f"({pick['regret']:.3f}; at the default {default}: {at_default:.3f})"
+        )
+        out[notion] = dict(
+            rows=rows,
+            best={p: best[p]["threshold"] for p in parts},
+            pick=pick["threshold"],
+            regret_at_default=at_default,
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--part", default="sms,banking77,agnews,clinc150", help="comma-separated list"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="planted copies, kNN graph, examples")
+    parser.add_argument("--planted", type=int, default=500, help="planted copies per dataset")
+    args = parser.parse_args()
+    parts = {
+        "sms": lambda: run_sms(args.seed),
+        "banking77": lambda: run_planted(
+            "banking77", DATA / "banking77/train.csv", args.seed, args.planted
+        ),
+        "agnews": lambda: run_planted(
+            "agnews", DATA / "noisy_agnews/train_10k.parquet", args.seed, args.planted
+        ),
+        "clinc150": lambda: run_clinc150(args.seed),
+    }
+    names = [n.strip() for n in args.part.split(",") if n.strip()]
+    if unknown := sorted(set(names) - set(parts)):
+        parser.error(f"unknown part(s) {unknown}; choose from {sorted(parts)}")
+    results = {"args": vars(args)}
+    for name in names:
+        results[name] = parts[name]()
+    results["threshold_choice"] = threshold_summary(results)
+    results["loadavg_1_5_15"] = os.getloadavg()  # anything else running skews the wall times
+    print("\nload average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*results["loadavg_1_5_15"]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "duplicates.json"
+    if out.exists() and set(names) != set(parts):  # a partial run updates its parts only
+        results = {**json.loads(out.read_text()), **results}
+    out.write_text(json.dumps(results, indent=2, default=float))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
