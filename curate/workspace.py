@@ -20,7 +20,6 @@ from curate import layout
 from curate.artifacts import write_text
 from curate.config import (
     DuplicatesConfig,
-    IndexConfig,
     SourceConfig,
     load_config,
     near_duplicate_threshold,
@@ -88,13 +87,13 @@ index:
   k: 10                   # neighbours per sample
   method: auto            # auto | exact | ivf | hnsw (auto: exact up to exact_max_rows)
   exact_max_rows: 50000   # exact IndexFlatIP up to this many rows, `approximate` above
-  approximate: ivf        # ivf | hnsw; recall@k vs exact is measured and written to metrics
+  approximate: hnsw       # hnsw | ivf; recall@k vs exact is measured and written to metrics
   ivf_nlist: null         # IVF lists; null: about 4 * sqrt(rows)
-  ivf_nprobe: {nprobe}          # lists searched per query: higher recall, slower
+  ivf_nprobe: 16          # lists searched per query: higher recall, slower
   ivf_train_per_list: 64
   hnsw_m: 32
   hnsw_ef_construction: 80
-  hnsw_ef_search: 64
+  hnsw_ef_search: 128     # candidates per query: higher recall, slower
   recall_queries: 1000    # seeded queries for the recall@k measurement
   batch_size: 4096        # queries per search batch (bounds memory)
 """
@@ -388,7 +387,7 @@ def init_workspace(
         root / "configs" / "embed.yaml": EMBED_YAML.format(image_size=image_size),
         root / "configs" / "predict.yaml": PREDICT_YAML,
         root / "configs" / "label.yaml": LABEL_YAML,
-        root / "configs" / "index.yaml": INDEX_YAML.format(nprobe=IndexConfig().ivf_nprobe),
+        root / "configs" / "index.yaml": INDEX_YAML,
         root / "configs" / "duplicates.yaml": DUPLICATES_YAML.format(
             threshold=near_duplicate_threshold(DuplicatesConfig(), spec.modality),
             threshold_note=f"     # cosine; the default for {spec.modality} data, see README",

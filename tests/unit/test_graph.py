@@ -73,8 +73,8 @@ def test_recall_on_a_sample_is_an_honest_estimate() -> None:
 def test_the_index_is_chosen_by_size() -> None:
     cfg = IndexConfig(exact_max_rows=1000)
     assert choose_method(1000, cfg) == "exact"
-    assert choose_method(1001, cfg) == "ivf"
-    assert choose_method(1001, IndexConfig(exact_max_rows=1000, approximate="hnsw")) == "hnsw"
+    assert choose_method(1001, cfg) == "hnsw"
+    assert choose_method(1001, IndexConfig(exact_max_rows=1000, approximate="ivf")) == "ivf"
     assert choose_method(10, IndexConfig(method="hnsw")) == "hnsw"
 
 
