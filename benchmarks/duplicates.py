@@ -53,7 +53,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
+from label_issues import embed  # the shared, content-hash-cached text embedding
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared/data"
@@ -91,21 +91,6 @@ def lexical_graph(texts: list[str], seed: int):
     L = lexical_vectors(texts)
     graph = build_graph(L, IndexConfig(), seed=seed)
     return L, graph, time.perf_counter() - t0
-
-
-def embed(texts: list[str], tag: str) -> tuple[np.ndarray, list[str]]:
-    from curate.config import TextEmbedConfig
-    from curate.content import content_hash
-    from curate.embed import embed_manifest, to_matrix
-    from curate.embed.text import TextEmbedder
-
-    hashes = [content_hash(t.encode("utf-8")) for t in texts]
-    ids = [f"{tag}-{i}" for i in range(len(texts))]
-    manifest = pa.table({"sample_id": ids, "content_hash": hashes, "input": texts})
-    embedder = TextEmbedder(TextEmbedConfig(), batch_size=64)
-    table, stats = embed_manifest(manifest, embedder, RESULTS / "cache/embeddings")
-    print(f"[{tag}] {stats.rows} rows, {stats.embedded} embedded in {stats.seconds:.1f} s")
-    return to_matrix(table.column("embedding")), hashes
 
 
 # --- pairs and truth ------------------------------------------------------------------------
