@@ -31,6 +31,7 @@ lint: install
 	$(BIN)/ruff format --check curate tests benchmarks
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/embed_throughput.py
 
 clean:
