@@ -1,0 +1,722 @@
+"""kNN graph and near-duplicate check at scale: curate vs cleanlab Datalab vs sklearn.
+
+Run from the repository root (see benchmarks/README.md for the details):
+
+    .venv/bin/python benchmarks/knn_scale.py --part speed [--sizes 20000,100000] [--timeout 1800]
+    .venv/bin/python benchmarks/knn_scale.py --part scale [--rows 1000000]
+                                             [--method ivf|hnsw|exact] [--nprobe N] [--nlist N]
+                                             [--ef-search N] [--hnsw-m N] [--train-per-list N]
+    .venv/bin/python benchmarks/knn_scale.py --part sweep [--rows 200000]
+    common: [--threshold T] [--copy-cos LO,HI] [--near-rate R] [--exact-rate R] [--seed S]
+
+Data: a seeded synthetic mixture shaped like real sentence embeddings (384-d, L2-normalised),
+calibrated so that its nearest-neighbour similarities resemble all-MiniLM-L6-v2 embeddings of
+banking77 (printed side by side; see ``make_data``), with planted duplicates whose originals
+are known: ``--near-rate`` (2%) of the rows are near copies of another row and
+``--exact-rate`` (0.5%) exact copies. A near copy's cosine to its original is drawn uniformly
+from [t + 0.2 (1 - t), 1 - 0.1 (1 - t)], t being the threshold (0.96-0.995 at t = 0.95,
+0.984-0.998 at t = 0.98), so every planted copy is a duplicate by the check's own definition.
+The threshold is curate's default for embeddings (``near_duplicate_threshold(DuplicatesConfig(),
+"embedding")``) unless ``--threshold`` is given; every method uses the same one.
+
+* **speed**: per size, each method in its own child process (peak memory = that child's
+  ``ru_maxrss``; loading the data included, generating it not): curate
+  ``build_graph(X, IndexConfig())`` + ``find_near_duplicates`` (the ``near_duplicate`` check);
+  cleanlab ``Datalab(...).find_issues(features=X, issue_types={"near_duplicate": {}})``;
+  sklearn ``NearestNeighbors(n_neighbors=11, algorithm="brute", metric="cosine")`` + pairs at
+  the same threshold. Prints wall time, peak RSS, recall of the planted pairs and time ratios.
+* **scale**: curate alone at 1,000,000 rows: ``build_graph`` (default ``IndexConfig()`` unless
+  overridden), the ``near_duplicate`` check, the graph artifact (``graph_table`` +
+  ``write_parquet``), with recall@10 against exact search (``graph.stats`` and an independent
+  numpy cross-check on other seeded queries).
+* **sweep**: approximate-index settings (IVF nprobe / nlist, HNSW) at ``--rows`` (200,000),
+  each run like **scale**, to pick defaults that meet recall@10 >= 0.95 in time.
+
+Figures are printed and written to ``benchmarks/results/knn_scale.json`` (git-ignored), one
+entry per part and index overrides (``scale``, ``scale --method ivf``, ...), which a new run of
+the same replaces. Datalab needs the project's ``bench`` extra (``pip install -e '.[dev,bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks/results/knn_scale.json"
+DIM = 384
+CHUNK = 65_536
+#: Queries for the exact-search references (1-NN calibration, recall cross-check).
+QUERIES = 1000
+#: Rows per block in those searches: QUERIES x 8192 similarities, about 100 MiB with indices.
+BLOCK = 8192
+
+# --- Synthetic embeddings -------------------------------------------------------------------
+# Calibrated against all-MiniLM-L6-v2 on banking77 (10,003 rows) at the same row count by a
+# small search over these constants; see make_data. Real embeddings use a few dozen directions
+# (participation ratio of the covariance ~35 of 384): per-direction scale ~ i^-ALPHA.
+ALPHA = 0.474
+MEAN_WEIGHT = 0.46  # shared offset: real embeddings are not centred (random pairs ~0.18)
+TOPIC_SCALE = 0.60  # spread of topic centres around the offset
+SUB_SCALE = 0.71  # spread of paraphrase clusters around their topic
+NOISE_SCALE = 0.49  # median per-row noise around its paraphrase cluster
+NOISE_SPREAD = 0.42  # log-normal sigma of the per-row noise scale
+TIGHT_SHARE = 0.26  # share of paraphrase clusters that are tight (near-verbatim variants) ...
+TIGHT_FACTOR = 0.42  # ... with their noise scaled by this
+ROWS_PER_TOPIC = 167
+ROWS_PER_SUB = 14
+N_LABELS = 20
+
+
+def _rotation(rng: np.random.Generator) -> np.ndarray:
+    """(DIM, DIM) map from N(0, I) draws to the anisotropic shape, E||z @ M||^2 = 1."""
+    q, _ = np.linalg.qr(rng.normal(size=(DIM, DIM)))
+    lam = (np.arange(DIM) + 1.0) ** -ALPHA
+    lam /= np.sqrt((lam**2).sum())
+    return (lam[:, None] * q.T).astype(np.float32)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def make_data(
+    out: np.ndarray,
+    near_rate: float,
+    exact_rate: float,
+    copy_cos: tuple[float, float] = (0.96, 0.995),
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fill ``out`` (n, DIM) float32 (e.g. a memmap) with the synthetic embeddings, in chunks.
+
+    Base rows: ``x = MEAN_WEIGHT * mu + topic + paraphrase cluster + noise``, every term
+    anisotropic (``_rotation``), the noise scale log-normal per row and smaller in a share of
+    tight clusters (banking77 is full of near-verbatim rephrasings), then L2-normalised. Rows
+    per topic and per paraphrase cluster are fixed, so the neighbourhood density (and the 1-NN
+    similarity distribution) stays about the same at every size. Then ``near_rate * n`` rows
+    are near copies of random base rows (the original plus a random anisotropic direction
+    orthogonal to it, scaled for a cosine uniform on ``copy_cos``) and ``exact_rate * n``
+    exact copies; copies sit at random positions.
+
+    Returns ``(pairs, exact, labels)``: planted ``(original, copy)`` row pairs, whether each is
+    an exact copy, and a dummy label per row (copies inherit their original's).
+    """
+    n = len(out)
+    rng = np.random.default_rng(seed)
+    m = _rotation(rng)
+    mu = _normalise(rng.normal(size=(1, DIM)))[0].astype(np.float32)
+    n_topics = max(1, round(n / ROWS_PER_TOPIC))
+    n_subs = max(1, round(n / ROWS_PER_SUB))
+    topics = TOPIC_SCALE * (rng.normal(size=(n_topics, DIM)).astype(np.float32) @ m)
+    subs = topics[rng.integers(0, n_topics, n_subs)]
+    subs += SUB_SCALE * (rng.normal(size=(n_subs, DIM)).astype(np.float32) @ m)
+    subs += MEAN_WEIGHT * mu
+    sub_noise = np.where(rng.random(n_subs) < TIGHT_SHARE, TIGHT_FACTOR, 1.0) * NOISE_SCALE
+    del topics
+    n_near, n_exact = round(near_rate * n), round(exact_rate * n)
+    n_base = n - n_near - n_exact
+    order = rng.permutation(n)
+    base_pos, copy_pos = np.sort(order[:n_base]), order[n_base:]
+    labels = np.empty(n, np.int16)
+    for start in range(0, n_base, CHUNK):
+        rows = base_pos[start : start + CHUNK]
+        sub = rng.integers(0, n_subs, len(rows))
+        scale = sub_noise[sub, None] * np.exp(NOISE_SPREAD * rng.normal(size=(len(rows), 1)))
+        noise = rng.normal(size=(len(rows), DIM)).astype(np.float32) @ m
+        out[rows] = _normalise(subs[sub] + scale.astype(np.float32) * noise)
+        labels[rows] = rng.integers(0, N_LABELS, len(rows))
+    del subs
+    originals = base_pos[rng.choice(n_base, n_near + n_exact, replace=False)]
+    for start in range(0, n_near + n_exact, CHUNK):
+        src, dst = originals[start : start + CHUNK], copy_pos[start : start + CHUNK]
+        x = np.asarray(out[src])
+        near = np.arange(start, start + len(src)) < n_near
+        u = rng.normal(size=x.shape).astype(np.float32) @ m
+        u = _normalise(u - np.sum(u * x, axis=1, keepdims=True) * x)
+        cos = rng.uniform(*copy_cos, size=(len(src), 1))
+        r = np.sqrt(1 / cos**2 - 1).astype(np.float32)
+        out[dst] = np.where(near[:, None], _normalise(x + r * u), x)  # exact: bit-identical
+        labels[dst] = labels[src]
+    pairs = np.stack([originals, copy_pos], axis=1).astype(np.int64)
+    exact = np.arange(len(pairs)) >= n_near
+    return pairs, exact, labels
+
+
+def default_threshold() -> float:
+    """The near-duplicate check's default cosine threshold on embeddings."""
+    from curate.config import DuplicatesConfig, near_duplicate_threshold
+
+    return near_duplicate_threshold(DuplicatesConfig(), "embedding")
+
+
+def exact_top(X: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` other rows of ``X[queries]`` by brute-force numpy, chunk by chunk.
+
+    Independent of curate's and faiss's code paths: the cross-check for recall@k.
+    """
+    Q = np.asarray(X[queries], dtype=np.float32)
+    best_s = np.full((len(Q), k), -np.inf, np.float32)
+    best_i = np.full((len(Q), k), -1, np.int64)
+    for start in range(0, len(X), BLOCK):
+        s = Q @ np.asarray(X[start : start + BLOCK], dtype=np.float32).T
+        cols = np.arange(start, start + s.shape[1])
+        s[queries[:, None] == cols[None, :]] = -np.inf
+        top = np.argpartition(-s, min(k, s.shape[1] - 1), axis=1)[:, :k]
+        cand_s = np.concatenate([best_s, np.take_along_axis(s, top, axis=1)], axis=1)
+        cand_i = np.concatenate([best_i, cols[top]], axis=1)
+        keep = np.argsort(-cand_s, axis=1, kind="stable")[:, :k]
+        best_s = np.take_along_axis(cand_s, keep, axis=1)
+        best_i = np.take_along_axis(cand_i, keep, axis=1)
+    return best_i, best_s
+
+
+def nn_profile(X: np.ndarray, queries: np.ndarray) -> dict:
+    """1-NN and 10-NN similarity quantiles of ``queries``, and the median random-pair cosine."""
+    _, sims = exact_top(X, queries, 10)
+    rng = np.random.default_rng(1)
+    a = np.asarray(X[np.sort(rng.choice(len(X), min(len(X), 2000), replace=False))])
+    half = len(a) // 2
+    q10, q50, q90 = np.quantile(sims[:, 0], [0.1, 0.5, 0.9])
+    return {
+        "rows": int(len(X)),
+        "queries": int(len(queries)),
+        "nn1_q10": float(q10),
+        "nn1_q50": float(q50),
+        "nn1_q90": float(q90),
+        "nn10_q50": float(np.median(sims[:, 9])),
+        "random_pair_q50": float(np.median(a[:half] @ a[half:].T)),
+        "nn1_ge_095": float(np.mean(sims[:, 0] >= 0.95)),
+    }
+
+
+def unplanted_queries(n: int, pairs: np.ndarray, seed: int) -> np.ndarray:
+    """Up to QUERIES seeded rows that are in no planted pair (their natural neighbourhood)."""
+    free = np.setdiff1d(np.arange(n), pairs.ravel())
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(free, size=min(QUERIES, len(free)), replace=False))
+
+
+def banking77_profile() -> dict | None:
+    """The reference: MiniLM embeddings of banking77 train (cached by label_issues.py)."""
+    import pandas as pd
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from label_issues import DATA, embed
+
+    path = DATA / "banking77/train.csv"
+    if not path.exists():
+        print(f"(no {path}: skipping the banking77 reference)", file=sys.stderr)
+        return None
+    X, _ = embed(pd.read_csv(path).text.tolist(), "banking77-train")
+    rng = np.random.default_rng(0)
+    return nn_profile(X, np.sort(rng.choice(len(X), min(QUERIES, len(X)), replace=False)))
+
+
+# --- Child processes ------------------------------------------------------------------------
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def planted_found(pairs: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Whether each planted pair is among the undirected edges ``a[i]-b[i]``."""
+    edges = np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+    keys = pairs.min(axis=1) * n + pairs.max(axis=1)
+    return np.isin(keys, edges)
+
+
+def recall_split(found: np.ndarray, exact: np.ndarray) -> dict:
+    return {
+        "planted_recall": float(found.mean()),
+        "near_copy_recall": float(found[~exact].mean()),
+        "exact_copy_recall": float(found[exact].mean()),
+    }
+
+
+def index_config(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from curate.config import IndexConfig
+
+    cfg = IndexConfig()
+    overrides = {
+        "method": args.method,
+        "ivf_nprobe": args.nprobe,
+        "ivf_nlist": args.nlist,
+        "hnsw_ef_search": args.ef_search,
+        "hnsw_m": args.hnsw_m,
+        "ivf_train_per_list": args.train_per_list,
+    }
+    return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def run_curate(X, pairs, exact, labels, args) -> dict:
+    import pyarrow as pa
+
+    from curate.artifacts import write_parquet
+    from curate.checks.near_duplicate import find_near_duplicates
+    from curate.config import DuplicatesConfig
+    from curate.index import build_graph, graph_table
+    from curate.index.components import edges_from_graph
+
+    n = len(X)
+    cfg = index_config(args)
+    ids = [f"s{i}" for i in range(n)]
+    hashes = list(ids)  # exact copies share their original's content hash, as in a manifest
+    for src, dst in pairs[exact]:
+        hashes[dst] = hashes[src]
+    t0 = time.perf_counter()
+    graph = build_graph(X, cfg, seed=args.seed)
+    t1 = time.perf_counter()
+    result = find_near_duplicates(
+        ids,
+        X,
+        graph,
+        content_hashes=hashes,
+        labels=[f"c{v}" for v in labels],
+        splits=["train"] * n,
+        cfg=DuplicatesConfig(threshold=args.threshold),
+    )
+    t2 = time.perf_counter()
+    out: dict = {"graph_s": t1 - t0, "check_s": t2 - t1}
+    if args.part != "speed":
+        with tempfile.TemporaryDirectory() as tmp:
+            write_parquet(graph_table(pa.array(ids, pa.string()), graph), Path(tmp) / "knn.parquet")
+            out["graph_mib"] = (Path(tmp) / "knn.parquet").stat().st_size / 2**20
+        out["write_s"] = time.perf_counter() - t2
+    out["total_s"] = time.perf_counter() - t0
+    column = result.table.column("group_id")
+    group = np.array(column.to_pylist(), dtype=object)
+    in_group = column.is_valid().to_numpy(zero_copy_only=False)
+    found = in_group[pairs[:, 0]] & (group[pairs[:, 0]] == group[pairs[:, 1]])
+    a, b, _ = edges_from_graph(graph.ids, graph.sims, args.threshold)
+    edge = planted_found(pairs, a, b, n)
+    out.update(recall_split(found, exact))
+    out["edge_recall"] = float(edge.mean())
+    out["flagged"] = int(in_group.sum())
+    out["summary"] = result.summary
+    out["graph_stats"] = graph.stats
+    out["config"] = {k: getattr(cfg, k) for k in ("method", "ivf_nlist", "ivf_nprobe")}
+    out["config"].update(hnsw_m=cfg.hnsw_m, hnsw_ef_search=cfg.hnsw_ef_search)
+    out["peak_rss_mib"] = peak_rss_mib()  # before the cross-check below, which is no pipeline step
+    if args.part != "speed":
+        # Independent cross-check of recall@k: numpy brute force on other seeded queries.
+        q = np.sort(np.random.default_rng(12345).choice(n, min(QUERIES, n), replace=False))
+        t3 = time.perf_counter()
+        true_i, true_s = exact_top(X, q, graph.k)
+        hits = [len(set(graph.ids[r]) & set(t)) for r, t in zip(q, true_i, strict=True)]
+        # Ties at the k-th similarity (exact copies) make id sets ambiguous: also by value.
+        by_sim = (graph.sims[q] >= true_s[:, -1:] - 1e-5).sum(axis=1).clip(max=graph.k)
+        out["recall_ids_check"] = float(np.sum(hits) / true_i.size)
+        out["recall_sims_check"] = float(by_sim.sum() / true_i.size)
+        out["check_queries_s"] = time.perf_counter() - t3
+    return out
+
+
+def run_cleanlab(X, pairs, exact, labels, args) -> dict:
+    from cleanlab import Datalab
+
+    n = len(X)
+    t0 = time.perf_counter()
+    lab = Datalab(data={"y": labels}, label_name="y", verbosity=0)
+    lab.find_issues(features=X, issue_types={"near_duplicate": {}})
+    issues = lab.get_issues("near_duplicate")
+    t1 = time.perf_counter()
+    sets = issues["near_duplicate_sets"].to_numpy()
+    a = np.concatenate([np.full(len(s), i) for i, s in enumerate(sets)]).astype(np.int64)
+    b = np.concatenate(list(sets)).astype(np.int64)
+    found = planted_found(pairs, a, b, n)
+    info = lab.get_info("near_duplicate")
+    median = float(info["median_distance_to_nearest_neighbor"])
+    # The same kNN graph (cosine distances) cut at curate's fixed threshold, for comparison.
+    graph = info["statistics"]["weighted_knn_graph"].tocoo()
+    keep = graph.data <= 1 - args.threshold
+    fixed = planted_found(pairs, graph.row[keep].astype(np.int64), graph.col[keep], n)
+    out = {"total_s": t1 - t0, **recall_split(found, exact)}
+    out.update(
+        flagged=int(issues["is_near_duplicate_issue"].sum()),
+        pairs=int(len(np.unique(np.minimum(a, b) * n + np.maximum(a, b)))),
+        median_nn_distance=median,
+        relative_threshold=float(info["threshold"]),
+        implied_cosine=1 - float(info["threshold"]) * median,
+        fixed_threshold_recall=float(fixed.mean()),
+    )
+    return out
+
+
+def run_sklearn(X, pairs, exact, labels, args) -> dict:
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(X)
+    t0 = time.perf_counter()
+    nn = NearestNeighbors(n_neighbors=11, algorithm="brute", metric="cosine").fit(X)
+    dist, idx = nn.kneighbors(X)
+    rows = np.repeat(np.arange(n), idx.shape[1]).reshape(idx.shape)
+    keep = (1 - dist >= args.threshold) & (idx != rows)
+    a, b = rows[keep], idx[keep]
+    t1 = time.perf_counter()
+    found = planted_found(pairs, a, b, n)
+    out = {"total_s": t1 - t0, **recall_split(found, exact)}
+    out.update(
+        flagged=int(len(np.unique(np.concatenate([a, b])))),
+        pairs=int(len(np.unique(np.minimum(a, b) * n + np.maximum(a, b)))),
+    )
+    return out
+
+
+RUNNERS = {"curate": run_curate, "cleanlab": run_cleanlab, "sklearn": run_sklearn}
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Child-process body: load the data, run one method, print one JSON line."""
+    data = Path(args.data)
+    t0 = time.perf_counter()
+    if args.worker == "curate":  # the pipeline's reader; the baselines do not import curate
+        from curate.index import read_embedding_matrix
+
+        X = read_embedding_matrix(data / "X.npy")
+    else:
+        X = np.load(data / "X.npy")
+    load_s = time.perf_counter() - t0
+    pairs, exact, labels = (np.load(data / f"{k}.npy") for k in ("pairs", "exact", "labels"))
+    out = {"method": args.worker, "rows": len(X), "load_s": load_s}
+    out.update(RUNNERS[args.worker](X, pairs, exact, labels, args))
+    out.setdefault("peak_rss_mib", peak_rss_mib())
+    print(json.dumps(out, default=float))
+
+
+# Linux carries a process's peak RSS across fork + exec (the forking process's high-water mark
+# becomes the child's starting ru_maxrss), and this parent has touched the memory-mapped data.
+# So every worker starts from this fresh, tiny interpreter (about 10 MiB), and the worker's own
+# ru_maxrss is its peak.
+WRAPPER = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+
+
+def child(method: str, data: Path, args: argparse.Namespace, extra: list[str]) -> dict:
+    cmd = [sys.executable, "-S", "-c", WRAPPER, sys.executable, __file__, "--worker", method]
+    cmd += ["--data", str(data), "--part", args.part, "--seed", str(args.seed)]
+    cmd += ["--threshold", str(args.threshold), *extra]
+    print(f"  running {method} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the wrapper's session: the wrapper and the worker
+        proc.communicate()
+        return {"method": method, "timed_out": True, "total_s": time.perf_counter() - start}
+    if proc.returncode != 0:
+        sys.stderr.write(stderr[-4000:])
+        return {"method": method, "failed": proc.returncode, "total_s": float("nan")}
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def override_flags(args: argparse.Namespace) -> list[str]:
+    flags = []
+    for name in ("method", "nprobe", "nlist", "ef_search", "hnsw_m", "train_per_list"):
+        value = getattr(args, name)
+        if value is not None:
+            flags += [f"--{name.replace('_', '-')}", str(value)]
+    return flags
+
+
+# --- Orchestration --------------------------------------------------------------------------
+
+
+def generate(rows: int, args: argparse.Namespace, tmp: Path) -> tuple[Path, dict]:
+    """Write the synthetic data to ``tmp`` (X.npy memmap, pairs, exact, labels)."""
+    data = tmp / f"n{rows}"
+    data.mkdir()
+    t0 = time.perf_counter()
+    X = np.lib.format.open_memmap(data / "X.npy", mode="w+", dtype=np.float32, shape=(rows, DIM))
+    pairs, exact, labels = make_data(X, args.near_rate, args.exact_rate, args.copy_cos, args.seed)
+    for name, arr in (("pairs", pairs), ("exact", exact), ("labels", labels)):
+        np.save(data / f"{name}.npy", arr)
+    gen_s = time.perf_counter() - t0
+    profile = nn_profile(X, unplanted_queries(rows, pairs, args.seed))
+    X.flush()
+    del X
+    info = {"generate_s": gen_s, "near_copies": int((~exact).sum())}
+    info["exact_copies"] = int(exact.sum())
+    print(
+        f"generated {rows:,} x {DIM} in {gen_s:.1f} s: {info['near_copies']:,} near copies, "
+        f"{info['exact_copies']:,} exact copies",
+        file=sys.stderr,
+    )
+    return data, {**info, "profile": profile}
+
+
+def calibration(args: argparse.Namespace) -> dict:
+    """banking77 vs the generator at banking77's size (no planted copies)."""
+    ref = banking77_profile()
+    X = np.empty((10_003, DIM), np.float32)
+    make_data(X, 0.0, 0.0, seed=args.seed)
+    rng = np.random.default_rng(0)
+    syn = nn_profile(X, np.sort(rng.choice(len(X), QUERIES, replace=False)))
+    return {"banking77": ref, "synthetic_10003": syn}
+
+
+def print_profiles(rows: list[tuple[str, dict | None]]) -> None:
+    print("\nNearest-neighbour cosine similarity (exact, 1000 seeded queries)")
+    head = f"{'data':<52} {'1-NN 10%':>8} {'50%':>6} {'90%':>6} {'10-NN 50%':>9} "
+    print(head + f"{'rand pair 50%':>13} {'1-NN>=0.95':>10}")
+    for name, p in rows:
+        if p is None:
+            continue
+        cells = [f"{p['nn1_q10']:>8.3f}", f"{p['nn1_q50']:>6.3f}", f"{p['nn1_q90']:>6.3f}"]
+        cells += [f"{p['nn10_q50']:>9.3f}", f"{p['random_pair_q50']:>13.3f}"]
+        print(f"{name:<52} " + " ".join(cells) + f" {p['nn1_ge_095']:>10.1%}")
+
+
+def fmt_time(r: dict) -> str:
+    if r.get("timed_out"):
+        return f"timed out after {r['total_s']:.0f} s"
+    if r.get("failed"):
+        return f"failed (exit {r['failed']})"
+    return f"{r['total_s']:.1f}"
+
+
+def reference_profiles(cal: dict) -> list[tuple[str, dict | None]]:
+    return [
+        ("banking77 train, MiniLM (10,003 rows)", cal["banking77"]),
+        ("synthetic, 10,003 rows, no copies", cal["synthetic_10003"]),
+    ]
+
+
+def part_speed(args: argparse.Namespace, tmp: Path) -> dict:
+    out: dict = {"calibration": calibration(args), "sizes": {}}
+    generated = {rows: generate(rows, args, tmp) for rows in args.sizes}
+    mine = [
+        (f"synthetic, {n:,} rows, rows in no planted pair", g[1]["profile"])
+        for n, g in generated.items()
+    ]
+    print_profiles([*reference_profiles(out["calibration"]), *mine])
+    for rows, (data, info) in generated.items():
+        print(
+            f"\n{rows:,} rows x {DIM}: {info['near_copies']:,} near copies "
+            f"(cosine {args.copy_cos[0]}-{args.copy_cos[1]}) + {info['exact_copies']:,} exact; "
+            f"threshold cosine >= {args.threshold}"
+        )
+        print(
+            f"{'method':<9} {'wall s':>24} {'peak RSS MiB':>12} {'planted rec':>11} "
+            f"{'near':>6} {'exact':>6} {'flagged':>8}  notes",
+            flush=True,
+        )
+        results = []
+        for method in RUNNERS:
+            r = child(method, data, args, override_flags(args))
+            results.append(r)
+            cells = [f"{r['method']:<9}", f"{fmt_time(r):>24}"]
+            if "planted_recall" in r:
+                cells += [
+                    f"{r['peak_rss_mib']:>12.0f}",
+                    f"{r['planted_recall']:>11.4f}",
+                    f"{r['near_copy_recall']:>6.4f}",
+                    f"{r['exact_copy_recall']:>6.4f}",
+                    f"{r['flagged']:>8,}",
+                    " " + notes(r, args.threshold),
+                ]
+            print(" ".join(cells), flush=True)
+        out["sizes"][rows] = {"data": info, "results": results}
+        cur = results[0]
+        if "planted_recall" not in cur:
+            continue
+        for r in results[1:]:
+            if not r.get("failed"):
+                bound = ">= " if r.get("timed_out") else ""
+                ratio = r["total_s"] / cur["total_s"]
+                print(f"{r['method']}/curate wall time: {bound}{ratio:.1f}x")
+        lab = results[1]
+        if rows >= 100_000 and ("planted_recall" in lab or lab.get("timed_out")):
+            ratio = lab["total_s"] / cur["total_s"]
+            no_lower = lab.get("timed_out") or cur["planted_recall"] >= lab["planted_recall"]
+            verdict = "met" if ratio >= 5 and no_lower else "NOT met"
+            print(
+                f"target at 100k+ rows (curate >= 5x faster than Datalab near_duplicate, planted "
+                f"recall not lower): {verdict} ({ratio:.1f}x; recall "
+                f"{cur['planted_recall']:.4f} vs {lab.get('planted_recall', float('nan')):.4f})"
+            )
+    return out
+
+
+def notes(r: dict, threshold: float) -> str:
+    if r["method"] == "curate":
+        s, g = r["summary"], r["graph_stats"]
+        extra = f", recall@10 {g['recall_at_k']:.4f}" if g["method"] != "exact" else ""
+        return (
+            f"{g['method']}{extra}; graph {r['graph_s']:.1f} s + check {r['check_s']:.1f} s; "
+            f"{s['groups']:,} groups (largest {s['largest_group']}); "
+            f"kNN-edge recall {r['edge_recall']:.4f}"
+        )
+    if r["method"] == "cleanlab":
+        return (
+            f"{r['pairs']:,} pairs; cut = distance < {r['relative_threshold']} x median 1-NN "
+            f"distance {r['median_nn_distance']:.4f}, i.e. cosine > {r['implied_cosine']:.4f}; "
+            f"its graph cut at cosine >= {threshold}: recall {r['fixed_threshold_recall']:.4f}"
+        )
+    return f"{r['pairs']:,} pairs"
+
+
+def scale_row(r: dict) -> str:
+    if "graph_stats" not in r:
+        return f"{r['flags']:<34} {fmt_time(r)}"
+    g = r["graph_stats"]
+    label = f"{g['method']}"
+    if g["method"] == "ivf":
+        label += f" nlist={g['ivf_nlist']} nprobe={g['ivf_nprobe']}"
+    elif g["method"] == "hnsw":
+        label += f" M={g['hnsw_m']} ef={g['hnsw_ef_search']}"
+    cells = [
+        f"{label:<34}",
+        f"{r['load_s']:>5.1f}",
+        f"{g['build_seconds']:>6.1f}",
+        f"{g['search_seconds']:>6.1f}",
+        f"{g.get('recall_seconds', 0.0):>6.1f}",
+        f"{r['check_s']:>6.1f}",
+        f"{r['write_s']:>6.1f}",
+        f"{r['load_s'] + r['total_s']:>8.1f}",
+        f"{r['peak_rss_mib']:>8.0f}",
+        f"{g['recall_at_k']:>9.4f}",
+        f"{r['recall_sims_check']:>7.4f}",
+        f"{r['planted_recall']:>7.4f}",
+    ]
+    return " ".join(cells)
+
+
+def scale_targets(r: dict) -> str:
+    if "graph_stats" not in r:
+        return "targets: NOT met (no result)"
+    checks = {
+        "under 15 min": r["load_s"] + r["total_s"] < 15 * 60,
+        "peak under 8 GiB": r["peak_rss_mib"] < 8 * 1024,
+        "recall@10 >= 0.95": r["graph_stats"]["recall_at_k"] >= 0.95,
+        "planted recall >= 0.95": r["planted_recall"] >= 0.95,
+    }
+    return "targets: " + "; ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in checks.items())
+
+
+def part_scale(args: argparse.Namespace, tmp: Path, rows: int, configs: list[list[str]]) -> dict:
+    cal = calibration(args)
+    data, info = generate(rows, args, tmp)
+    mine = (f"synthetic, {rows:,} rows, rows in no planted pair", info["profile"])
+    print_profiles([*reference_profiles(cal), mine])
+    print(
+        f"\n{rows:,} rows x {DIM}: {info['near_copies']:,} near copies "
+        f"(cosine {args.copy_cos[0]}-{args.copy_cos[1]}) + {info['exact_copies']:,} exact "
+        f"(generated in {info['generate_s']:.0f} s); threshold cosine >= {args.threshold}"
+    )
+    print(
+        f"{'settings':<34} {'load':>5} {'train':>6} {'search':>6} {'recall':>6} {'check':>6} "
+        f"{'write':>6} {'total s':>8} {'peak MiB':>8} {'recall@10':>9} {'x-check':>7} "
+        f"{'planted':>7}",
+        flush=True,
+    )
+    results = []
+    for flags in configs:
+        r = child("curate", data, args, flags)
+        r["flags"] = " ".join(flags) or "IndexConfig() defaults"
+        results.append(r)
+        print(scale_row(r), flush=True)
+        if len(configs) == 1:
+            print(scale_targets(r))
+    print(
+        "train = index build (IVF k-means + add; HNSW insertion); recall = graph.stats' own "
+        "recall@10 measurement (inside build_graph); total = load + graph + check + write; "
+        "x-check = recall@10 by numpy brute force on 1000 other seeded queries"
+    )
+    return {"calibration": cal, "data": info, "results": results}
+
+
+def sweep_configs(rows: int) -> list[list[str]]:
+    root = int(math.sqrt(rows))
+    ivf = [["--method", "ivf", "--nprobe", str(p)] for p in (16, 32, 64)]
+    for lists, probes in ((2 * root, (16, 32)), (root, (8, 16))):
+        ivf += [["--method", "ivf", "--nlist", str(lists), "--nprobe", str(p)] for p in probes]
+    hnsw = [["--method", "hnsw", "--ef-search", str(e)] for e in (64, 128)]
+    return ivf + hnsw
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=["speed", "scale", "sweep"], default="speed")
+    parser.add_argument("--sizes", default="20000,100000", help="speed: comma-separated rows")
+    parser.add_argument("--rows", type=int, help="scale: 1,000,000; sweep: 200,000")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
+    parser.add_argument("--near-rate", type=float, default=0.02)
+    parser.add_argument("--exact-rate", type=float, default=0.005)
+    parser.add_argument(
+        "--threshold", type=float, help="near-duplicate cosine (default: curate's for embeddings)"
+    )
+    parser.add_argument(
+        "--copy-cos",
+        help="LO,HI cosine of near copies to their original (default: from the "
+        "threshold t, [t + 0.2 (1 - t), 1 - 0.1 (1 - t)], i.e. 0.96-0.995 at t = 0.95)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--method", choices=["auto", "exact", "ivf", "hnsw"])
+    parser.add_argument("--nprobe", type=int)
+    parser.add_argument("--nlist", type=int)
+    parser.add_argument("--ef-search", type=int)
+    parser.add_argument("--hnsw-m", type=int)
+    parser.add_argument("--train-per-list", type=int)
+    parser.add_argument("--worker", choices=list(RUNNERS), help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    args.sizes = [int(s) for s in args.sizes.split(",")]
+    if args.threshold is None:
+        args.threshold = default_threshold()
+    if args.copy_cos is None:
+        gap = 1 - args.threshold
+        args.copy_cos = (round(args.threshold + 0.2 * gap, 6), round(1 - 0.1 * gap, 6))
+    else:
+        args.copy_cos = tuple(float(c) for c in args.copy_cos.split(","))
+    if args.copy_cos[0] < args.threshold:
+        print(
+            f"warning: near copies from cosine {args.copy_cos[0]} are below the threshold "
+            f"{args.threshold}; not all of them can be found",
+            file=sys.stderr,
+        )
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="knn_scale-") as tmp:
+        if args.part == "speed":
+            result = part_speed(args, Path(tmp))
+        elif args.part == "scale":
+            result = part_scale(args, Path(tmp), args.rows or 1_000_000, [override_flags(args)])
+        else:
+            rows = args.rows or 200_000
+            result = part_scale(args, Path(tmp), rows, sweep_configs(rows))
+    load = os.getloadavg()
+    print(
+        f"\nload average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+        f"on {os.cpu_count()} CPUs; whole run {time.perf_counter() - started:.0f} s"
+    )
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    # One entry per part and index overrides: "scale" (defaults), "scale --method ivf", ...
+    saved[" ".join([args.part, *override_flags(args)])] = {
+        "args": vars(args),
+        "load_avg": load,
+        **result,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(saved, indent=2, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()
