@@ -39,8 +39,6 @@ EXACT_COLUMNS = (
 def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
     manifest = read_manifest(cfg.path(layout.MANIFEST))
-    X = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
-    graph = read_graph(cfg.path(layout.GRAPH), manifest)
     predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
     require_aligned(predictions, manifest, layout.PRED_PROBS, "predict")
     ids = manifest.column("sample_id").to_pylist()
@@ -57,11 +55,15 @@ def run(root: str | Path = ".") -> dict:
     )
     lexical_graph = None
     if similarity == "lexical":
+        # Text compares lexical vectors; the embeddings and their graph are not read at all.
         from curate.embed.lexical import lexical_vectors
         from curate.index import build_graph
 
         X = lexical_vectors([str(t) for t in manifest.column("input").to_pylist()])
         graph = lexical_graph = build_graph(X, cfg.index, seed=cfg.seed)
+    else:
+        X = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
+        graph = read_graph(cfg.path(layout.GRAPH), manifest)
     common = {"labels": labels, "splits": splits, "label_scores": scores, "cfg": dcfg}
     exact = checks.get("exact_duplicate")(ids, hashes, **common)
     near = checks.get("near_duplicate")(ids, X, graph, content_hashes=hashes, **common)
