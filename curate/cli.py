@@ -54,7 +54,8 @@ _workspace_option = click.option(
 
 #: The pipeline's stages as CLI verbs (what dvc.yaml runs): name -> help text.
 STAGES = {
-    "ingest": "Stage: read and validate the sources, write the manifest.",
+    "ingest": "Stage: read and validate the sources, write the source manifest.",
+    "apply": "Stage: apply the review decisions (corrections log) -> the current dataset version.",
     "embed": "Stage: embed the manifest (cached by content hash).",
     "knn": "Stage: build the kNN graph over the embeddings (exact or approximate by size).",
     "predict": "Stage: out-of-sample pred_probs from the reference classifier on the embeddings.",
@@ -62,6 +63,7 @@ STAGES = {
     "label": "Stage: find label issues with cleanlab; write issues/label.parquet and the summary.",
     "outliers": "Stage: kNN-distance outlier scores; write issues/outliers.parquet.",
     "redundancy": "Stage: rank training samples for pruning (class quotas, SemDeDup, difficulty).",
+    "queue": "Stage: merge every check's findings into the prioritised review queue.",
 }
 
 
@@ -76,6 +78,61 @@ def _stage_command(name: str, help_text: str) -> None:
 
 for _name, _help in STAGES.items():
     _stage_command(_name, _help)
+
+
+@main.group()
+def review() -> None:
+    """The review loop with Label Studio: push the queue, pull the decisions back.
+
+    The server comes from LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY (never from configs).
+    """
+
+
+@review.command()
+@_workspace_option
+@_handle_errors
+def push(workspace: Path) -> None:
+    """Push review/queue.parquet to the workspace's Label Studio project (idempotent, resumable)."""
+    from curate.review.commands import push_queue
+
+    _echo_json(push_queue(workspace))
+
+
+@review.command()
+@_workspace_option
+@_handle_errors
+def pull(workspace: Path) -> None:
+    """Append new annotations from Label Studio to the corrections log (review/corrections/)."""
+    from curate.review.commands import pull_annotations
+
+    _echo_json(pull_annotations(workspace))
+
+
+@review.command()
+@click.argument("url")
+@_workspace_option
+@_handle_errors
+def webhook(url: str, workspace: Path) -> None:
+    """Register URL (where `curate serve` listens, e.g. http://host:8089/webhook) as the
+    project's webhook for new and updated annotations. Needs CURATE_WEBHOOK_SECRET."""
+    from curate.review.commands import register_webhook
+
+    _echo_json(register_webhook(workspace, url))
+
+
+@main.command()
+@_workspace_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8089, show_default=True, type=int, help="Port to listen on.")
+@_handle_errors
+def serve(workspace: Path, host: str, port: int) -> None:
+    """Receive Label Studio webhooks and append decisions to the corrections log as they come.
+
+    Requests must carry `Authorization: Bearer $CURATE_WEBHOOK_SECRET`.
+    """
+    from curate.review.commands import serve_webhooks
+
+    serve_webhooks(workspace, host, port, echo=lambda line: click.echo(line, err=True))
 
 
 @main.command()
@@ -227,6 +284,13 @@ def _report_demo(summary: dict) -> None:
             f"redundancy: {red['semantic_duplicates']} semantic duplicates among "
             f"{red['training_samples']} training samples; keep set {red['kept']} "
             f"({red['keep_fraction']:.0%}, keeping {red['keep']} samples)"
+        )
+    queue = summary.get("review/queue_summary.json")
+    if queue:
+        kinds = ", ".join(f"{k} {v}" for k, v in queue["queued"].items() if v)
+        click.echo(
+            f"review queue: {queue['items']} items ({kinds}) in review/queue.parquet; next: "
+            "`curate review push` (see README, 'Review loop')"
         )
 
 

@@ -259,6 +259,50 @@ class RedundancyConfig:
     label_agreement: float | None = 0.1
 
 
+#: Kinds of review item and their default priority weights (see README, 'Review loop').
+REVIEW_KINDS = ("label_issue", "leakage", "duplicate_group", "outlier", "active_learning")
+
+
+def default_review_weights() -> dict[str, float]:
+    return {
+        "label_issue": 1.0,
+        "leakage": 0.9,
+        "active_learning": 0.8,
+        "duplicate_group": 0.6,
+        "outlier": 0.4,
+    }
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """The review queue and the Label Studio loop (section ``review``).
+
+    An item's priority is the sum, over the kinds its sample is flagged for, of
+    ``weights[kind] * (1 - score)``, where ``score`` is that check's score in [0, 1] (lower =
+    worse). The queue holds the ``max_items`` highest priorities, at most ``quotas[kind]`` of
+    each kind (an item counts toward the quota of its main kind).
+    """
+
+    #: Label Studio project title; give each workspace its own.
+    project_title: str = "curate review"
+    max_items: int = 500
+    quotas: dict[str, int] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=default_review_weights)
+    #: Tasks per import request to Label Studio.
+    chunk_size: int = 500
+    #: Attempts per request on transient errors (connection errors, 5xx, 429), with backoff.
+    retries: int = 5
+    #: ``model_version`` of the predictions pushed with the tasks.
+    model_version: str = "curate"
+    #: Split that pool samples labelled in review move into.
+    labelled_pool_split: str = "train"
+    #: How images reach Label Studio: ``inline`` (a data: URI in the task; nothing to set up)
+    #: or ``local_files`` (served by Label Studio from LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT,
+    #: which must be ``local_files_root``).
+    images: Literal["inline", "local_files"] = "inline"
+    local_files_root: str | None = None
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole workspace configuration."""
@@ -272,6 +316,7 @@ class Config:
     duplicates: DuplicatesConfig = field(default_factory=DuplicatesConfig)
     outlier: OutlierConfig = field(default_factory=OutlierConfig)
     redundancy: RedundancyConfig = field(default_factory=RedundancyConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
     seed: int = 0
 
     def path(self, relative: str | Path) -> Path:
@@ -525,10 +570,43 @@ def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
             f"duplicates.similarity is 'lexical' but data.modality is {cfg.data.modality!r}; "
             "lexical similarity needs text. Use 'embedding' or 'auto'.",
         )
+    _check_review(cfg.review, fail)
     unknown = [s for s in cfg.duplicates.keep_split_order if s not in SPLITS]
     if unknown:
         fail(
             "duplicates.keep_split_order",
             f"duplicates.keep_split_order names unknown split(s) {', '.join(map(repr, unknown))}; "
             f"splits are: {', '.join(SPLITS)}.",
+        )
+
+
+def _check_review(review: ReviewConfig, fail) -> None:
+    if review.max_items < 0:
+        fail("review.max_items", f"review.max_items must be >= 0, found {review.max_items}.")
+    if review.chunk_size < 1:
+        fail("review.chunk_size", f"review.chunk_size must be >= 1, found {review.chunk_size}.")
+    if review.retries < 1:
+        fail("review.retries", f"review.retries must be >= 1, found {review.retries}.")
+    for name, table in (("quotas", review.quotas), ("weights", review.weights)):
+        unknown = sorted(set(table) - set(REVIEW_KINDS))
+        if unknown:
+            fail(
+                f"review.{name}",
+                f"review.{name} names unknown kind(s) {', '.join(map(repr, unknown))}; "
+                f"kinds are: {', '.join(REVIEW_KINDS)}.",
+            )
+        negative = {k: v for k, v in table.items() if v < 0}
+        if negative:
+            fail(f"review.{name}", f"review.{name} must be >= 0, found {negative}.")
+    if review.labelled_pool_split not in SPLITS or review.labelled_pool_split == "unlabeled":
+        fail(
+            "review.labelled_pool_split",
+            f"review.labelled_pool_split must be train, validation or test, found "
+            f"{review.labelled_pool_split!r}.",
+        )
+    if review.images == "local_files" and not review.local_files_root:
+        fail(
+            "review.local_files_root",
+            "review.images is 'local_files' but review.local_files_root is not set. Set it to "
+            "the folder Label Studio serves (LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT).",
         )

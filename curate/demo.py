@@ -178,7 +178,11 @@ def build_demo(
             summary[name] = json.loads((root / name).read_text())
         summary["wrong_labels_found"] = _planted_vs_found(root, planted)
         summary["duplicates_found"] = _duplicates_found(root, planted)
-        for name in ("issues/outliers_summary.json", "issues/redundancy_summary.json"):
+        for name in (
+            "issues/outliers_summary.json",
+            "issues/redundancy_summary.json",
+            "review/queue_summary.json",
+        ):
             summary[name] = json.loads((root / name).read_text())
     return summary
 

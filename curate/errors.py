@@ -36,3 +36,7 @@ class EmbeddingError(CurateError):
 
 class WorkspaceError(CurateError):
     """The workspace (git / DVC repository) is not in the expected state."""
+
+
+class ReviewError(CurateError):
+    """The review loop (Label Studio, the corrections log, webhooks) cannot proceed."""

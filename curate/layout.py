@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+#: What the ingest stage read from the sources, before review decisions.
+SOURCE_MANIFEST = "manifest/source.parquet"
+#: The current dataset version: the source with review decisions applied (apply stage).
 MANIFEST = "manifest/manifest.parquet"
+REMOVED = "manifest/removed.parquet"
+CHANGES = "manifest/changes.parquet"
+CHANGELOG = "manifest/changelog.json"
 MANIFEST_SUMMARY = "manifest/summary.json"
 ANNOTATIONS = "manifest/annotations.parquet"
 EMBEDDINGS = "embeddings/embeddings.parquet"
@@ -22,3 +28,9 @@ OUTLIERS = "issues/outliers.parquet"
 OUTLIERS_SUMMARY = "issues/outliers_summary.json"
 REDUNDANCY = "issues/redundancy.parquet"
 REDUNDANCY_SUMMARY = "issues/redundancy_summary.json"
+REVIEW_QUEUE = "review/queue.parquet"
+REVIEW_SUMMARY = "review/queue_summary.json"
+#: Append-only log of review decisions (git-tracked; written by `curate review pull/serve`).
+CORRECTIONS = "review/corrections"
+#: What `curate review push` has pushed to which Label Studio project (not a DVC output).
+PUSH_STATE = "review/push_state.json"

@@ -26,7 +26,8 @@ def read_artifact(path: str | Path, produced_by: str, columns: list[str] | None 
 
 
 def read_manifest(path: str | Path) -> pa.Table:
-    return read_artifact(path, "ingest")
+    """The current dataset version (``manifest/manifest.parquet``, written by apply)."""
+    return read_artifact(path, "apply")
 
 
 def require_aligned(artifact: pa.Table, manifest: pa.Table, path: str, produced_by: str) -> None:

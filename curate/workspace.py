@@ -32,7 +32,7 @@ IMAGE_COLUMNS = ("image", "image_path", "path", "file", "filename", "filepath")
 LABEL_COLUMNS = ("label", "labels", "category", "intent", "class", "target", "y")
 ID_COLUMNS = ("sample_id", "id", "uid", "uuid")
 SPLIT_COLUMNS = ("split", "subset", "fold")
-GITIGNORE_LINES = ("/.curate/",)
+GITIGNORE_LINES = ("/.curate/", "/review/push_state.json")
 
 EMBED_YAML = """\
 # Embedding settings. Vectors are cached in embed.cache_dir by content hash and embedder
@@ -137,6 +137,36 @@ redundancy:
 #: redundancy.py for text). Pixel projections of small images are all highly similar.
 REDUNDANCY_THRESHOLDS = {"text": 0.98, "image": 0.99, "tabular": 0.98, "embedding": 0.98}
 
+REVIEW_YAML = """\
+# Review loop: the prioritised queue (queue stage), Label Studio push/pull, and apply.
+# See README.md, 'Review loop'. The server comes from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY.
+review:
+  project_title: curate review   # one Label Studio project per workspace: make it unique
+  max_items: 500          # queue budget
+  quotas: {}              # most items per kind, e.g. {outlier: 50, duplicate_group: 100}
+  # priority = sum over the sample's flagged kinds of weight * (1 - check score)
+  weights:
+    label_issue: 1.0
+    leakage: 0.9
+    active_learning: 0.8
+    duplicate_group: 0.6
+    outlier: 0.4
+  chunk_size: 500         # tasks per import request
+  retries: 5              # attempts per request on transient errors, with backoff
+  model_version: curate   # model_version of the suggested labels in Label Studio
+  labelled_pool_split: train   # where pool samples labelled in review go
+  images: inline          # inline (data: URI) | local_files (Label Studio local-files serving)
+  local_files_root: null  # local_files: LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT
+"""
+
+CORRECTIONS_README = """\
+# Corrections log
+
+Review decisions pulled from Label Studio (`curate review pull`) or received by webhook
+(`curate serve`), one Parquet part per append. Append-only: never edit or delete a part.
+Commit new parts with git; the `apply` stage turns them into the next dataset version.
+"""
+
 PARAMS_YAML = """\
 # Pipeline-wide parameters. Component settings live in configs/*.yaml.
 seed: 0
@@ -209,8 +239,15 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
             "cmd": "curate ingest",
             "deps": list(deps),
             "params": [{"configs/data.yaml": ["data"]}],
-            "outs": [layout.MANIFEST, layout.ANNOTATIONS],
+            "outs": [layout.SOURCE_MANIFEST, layout.ANNOTATIONS],
             "metrics": [{layout.MANIFEST_SUMMARY: {"cache": False}}],
+        },
+        "apply": {
+            "cmd": "curate apply",
+            "deps": [layout.SOURCE_MANIFEST, layout.CORRECTIONS],
+            "params": [{"configs/review.yaml": ["review.labelled_pool_split"]}],
+            "outs": [layout.MANIFEST, layout.REMOVED, layout.CHANGES],
+            "metrics": [{layout.CHANGELOG: {"cache": False}}],
         },
         "embed": {
             "cmd": "curate embed",
@@ -264,6 +301,23 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
             "params": ["seed", {"configs/redundancy.yaml": ["redundancy"]}],
             "outs": [layout.REDUNDANCY],
             "metrics": [{layout.REDUNDANCY_SUMMARY: {"cache": False}}],
+        },
+        "queue": {
+            "cmd": "curate queue",
+            "deps": [
+                layout.MANIFEST,
+                layout.PRED_PROBS,
+                layout.LABEL_ISSUES,
+                layout.DUPLICATES,
+                layout.LEAKAGE,
+                layout.OUTLIERS,
+                layout.CHANGES,
+            ],
+            "params": [
+                {"configs/review.yaml": ["review.max_items", "review.quotas", "review.weights"]}
+            ],
+            "outs": [layout.REVIEW_QUEUE],
+            "metrics": [{layout.REVIEW_SUMMARY: {"cache": False}}],
         },
     }
     header = (
@@ -396,6 +450,9 @@ def init_workspace(
         root / "configs" / "redundancy.yaml": REDUNDANCY_YAML.format(
             redundancy_threshold=REDUNDANCY_THRESHOLDS[spec.modality]
         ),
+        root / "configs" / "review.yaml": REVIEW_YAML,
+        # The corrections log must exist (the apply stage depends on it) and lives in git.
+        root / layout.CORRECTIONS / "README.md": CORRECTIONS_README,
     }
     existing = [p for p in files if p.exists()]
     if existing and not force:

@@ -1,4 +1,7 @@
-"""Stage ``ingest``: sources -> validated manifest (Parquet) + summary metrics."""
+"""Stage ``ingest``: sources -> validated source manifest (Parquet) + summary metrics.
+
+The apply stage turns the source manifest into the current version (review decisions applied).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ def run(root: str | Path = ".") -> dict:
     manifest, annotations = build_manifest_and_annotations(cfg)
     summary = summarize(manifest)
     summary["annotations"] = annotations.num_rows
-    write_parquet(manifest, cfg.path(layout.MANIFEST))
+    write_parquet(manifest, cfg.path(layout.SOURCE_MANIFEST))
     write_parquet(annotations, cfg.path(layout.ANNOTATIONS))
     write_json(summary, cfg.path(layout.MANIFEST_SUMMARY))
     return summary

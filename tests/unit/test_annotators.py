@@ -16,7 +16,7 @@ import pytest
 from curate import layout
 from curate.annotation import pivot
 from curate.errors import CurateError
-from curate.stages import duplicates, embed, ingest, knn, label, predict
+from curate.stages import apply, duplicates, embed, ingest, knn, label, predict
 from tests.helpers import write_workspace
 
 CLASSES = ("ant", "bee", "cat")
@@ -61,7 +61,7 @@ def workspace(request, tmp_path_factory) -> Path:
             "label_column": "answer",
         }
     write_workspace(root, data)
-    for stage in (ingest, embed, knn, predict, duplicates, label):
+    for stage in (ingest, apply, embed, knn, predict, duplicates, label):
         stage.run(root)
     return root
 
@@ -102,7 +102,7 @@ def test_without_annotators_the_outputs_exist_but_are_empty(tmp_path: Path) -> N
         tmp_path / "data.parquet",
     )
     write_workspace(tmp_path, DATA)
-    for stage in (ingest, embed, knn, predict, duplicates, label):
+    for stage in (ingest, apply, embed, knn, predict, duplicates, label):
         stage.run(tmp_path)
     assert pq.read_table(tmp_path / layout.ANNOTATIONS).num_rows == 0
     assert pq.read_table(tmp_path / layout.ANNOTATORS).num_rows == 0

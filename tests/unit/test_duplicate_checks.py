@@ -231,7 +231,7 @@ def test_text_near_duplicates_run_on_lexical_vectors_through_the_stages(tmp_path
     import pyarrow.parquet as pq
 
     from curate import layout
-    from curate.stages import duplicates, embed, ingest, knn, predict
+    from curate.stages import apply, duplicates, embed, ingest, knn, predict
     from tests.helpers import write_workspace
 
     base = [
@@ -254,7 +254,7 @@ def test_text_near_duplicates_run_on_lexical_vectors_through_the_stages(tmp_path
         {"sources": [{"path": "data.parquet"}], "input_column": "text", "label_column": "label"},
         predict={"folds": 2},
     )
-    for stage in (ingest, embed, knn, predict):
+    for stage in (ingest, apply, embed, knn, predict):
         stage.run(tmp_path)
     summary = duplicates.run(tmp_path)
     assert summary["near_duplicate"]["similarity"] == "lexical"

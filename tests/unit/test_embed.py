@@ -18,6 +18,7 @@ from curate.embed.image import ImageEmbedder
 from curate.embed.tabular import TabularEmbedder
 from curate.errors import EmbeddingError
 from curate.stages import embed as embed_stage
+from curate.stages import apply as apply_stage
 from curate.stages import ingest as ingest_stage
 from tests.helpers import write_workspace
 
@@ -204,6 +205,7 @@ def test_precomputed_embeddings_pass_through_normalised(tmp_path: Path) -> None:
         },
     )
     ingest_stage.run(tmp_path)
+    apply_stage.run(tmp_path)
     summary = embed_stage.run(tmp_path)
     assert summary["embedder"] == "precomputed" and summary["dim"] == 2
     m = to_matrix(pq.read_table(tmp_path / layout.EMBEDDINGS).column("embedding"))
@@ -238,11 +240,13 @@ def test_text_stage_reuses_cache_for_unchanged_rows(tmp_path: Path) -> None:
     pq.write_table(pa.table({"text": texts, "label": ["a", "b"] * 30}), tmp_path / "d.parquet")
     write_workspace(tmp_path, {"sources": [{"path": "d.parquet"}]})
     ingest_stage.run(tmp_path)
+    apply_stage.run(tmp_path)
     assert embed_stage.run(tmp_path)["embedded"] == 60
     pq.write_table(
         pa.table({"text": texts + ["a brand new question"], "label": ["a", "b"] * 30 + ["a"]}),
         tmp_path / "d.parquet",
     )
     ingest_stage.run(tmp_path)
+    apply_stage.run(tmp_path)
     summary = embed_stage.run(tmp_path)
     assert (summary["embedded"], summary["cached"], summary["dim"]) == (1, 60, 384)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from curate import layout
 from curate.cli import main
 from curate.embed import to_matrix
-from curate.stages import embed, ingest, knn, predict
+from curate.stages import apply, embed, ingest, knn, predict
 from tests.helpers import write_workspace
 
 IDS = ["a", "b", "c", "d", "e", "f", "pool1"]
@@ -37,6 +37,7 @@ def workspace(tmp_path: Path) -> Path:
         },
     )
     ingest.run(tmp_path)
+    apply.run(tmp_path)
     embed.run(tmp_path)
     knn.run(tmp_path)
     return tmp_path
@@ -143,6 +144,7 @@ def test_stale_predictions_are_a_clear_error_not_a_crash(workspace: Path) -> Non
         workspace / "data.parquet",
     )
     ingest.run(workspace)
+    apply.run(workspace)
     result = CliRunner().invoke(main, ["label", "-w", str(workspace)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "pred_probs.parquet does not match the current manifest" in result.stderr

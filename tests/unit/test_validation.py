@@ -354,7 +354,7 @@ def test_embedding_dim_differs_between_sources(tmp_path: Path) -> None:
     assert "embedding column 'embedding'" in err
     assert "dimension" in err
     assert "data.embedding_dim" in err
-    assert not (tmp_path / "manifest" / "manifest.parquet").exists()
+    assert not (tmp_path / "manifest" / "source.parquet").exists()
 
 
 # -- 11. config problems -----------------------------------------------------------------------
@@ -387,7 +387,7 @@ def test_config_unknown_section(tmp_path: Path) -> None:
     assert "unknown config section(s)" in err
     assert (
         "Known sections are: data, duplicates, embed, index, label, outlier, predict, "
-        "redundancy, seed" in err
+        "redundancy, review, seed" in err
     )
 
 
@@ -452,12 +452,13 @@ def test_stale_graph_is_a_clear_error(tmp_path: Path) -> None:
     write_workspace(tmp_path, embedding_cfg())
     rows = {"embedding": [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.1]], "label": list("abab")}
     pq.write_table(pa.table(rows), tmp_path / "emb.parquet")
-    for verb in ("ingest", "embed", "knn"):
+    for verb in ("ingest", "apply", "embed", "knn"):
         assert invoke(tmp_path, verb).exit_code == 0
     rows["embedding"].append([0.5, 0.5])
     rows["label"].append("a")
     pq.write_table(pa.table(rows), tmp_path / "emb.parquet")
     assert invoke(tmp_path, "ingest").exit_code == 0
+    assert invoke(tmp_path, "apply").exit_code == 0
     err = cli_error(tmp_path, "outliers")
     assert "graph/knn.parquet does not match the current manifest" in err
     assert "Run `dvc repro`" in err
@@ -527,6 +528,7 @@ def test_corrupt_image_fails_embed(tmp_path: Path, corrupt) -> None:
 
     result = invoke(tmp_path, "ingest")  # ingest only hashes bytes; decoding happens in embed
     assert result.exit_code == 0, result.output
+    assert invoke(tmp_path, "apply").exit_code == 0
 
     err = cli_error(tmp_path, "embed")
     assert f"cannot decode image {src(tmp_path, 'img/b.png')}" in err
@@ -554,7 +556,7 @@ def test_split_values_mapping_fixes_unknown_splits(tmp_path: Path) -> None:
     write_csv(tmp_path / "data.csv", ["text", "label", "split"], rows)
     result = invoke(tmp_path)
     assert result.exit_code == 0, result.output
-    manifest = pq.read_table(tmp_path / "manifest" / "manifest.parquet")
+    manifest = pq.read_table(tmp_path / "manifest" / "source.parquet")
     assert manifest.column("split").to_pylist() == ["train", "validation", "validation", "test"]
 
 
@@ -587,13 +589,13 @@ def test_failed_ingest_keeps_previous_manifest(tmp_path: Path, break_data) -> No
     first = invoke(tmp_path)
     assert first.exit_code == 0, first.output
     out = tmp_path / "manifest"
-    manifest_before = (out / "manifest.parquet").read_bytes()
+    manifest_before = (out / "source.parquet").read_bytes()
     summary_before = (out / "summary.json").read_bytes()
 
     break_data(data)
     ingest_error(tmp_path)
 
-    assert (out / "manifest.parquet").read_bytes() == manifest_before
+    assert (out / "source.parquet").read_bytes() == manifest_before
     assert (out / "summary.json").read_bytes() == summary_before
     assert leftover_tmp(out) == []
 
@@ -605,7 +607,7 @@ def test_ingest_write_failure_keeps_previous_manifest(tmp_path: Path, monkeypatc
     write_good_text(tmp_path)
     ingest.run(tmp_path)
     out = tmp_path / "manifest"
-    before = (out / "manifest.parquet").read_bytes()
+    before = (out / "source.parquet").read_bytes()
 
     write_csv(tmp_path / "data.csv", ["text", "label"], [*GOOD_ROWS, ["new row", "dog"]])
 
@@ -617,7 +619,7 @@ def test_ingest_write_failure_keeps_previous_manifest(tmp_path: Path, monkeypatc
     with pytest.raises(OSError, match="No space left"):
         ingest.run(tmp_path)
 
-    assert (out / "manifest.parquet").read_bytes() == before
+    assert (out / "source.parquet").read_bytes() == before
     assert leftover_tmp(out) == []
 
 

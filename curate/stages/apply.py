@@ -1,0 +1,38 @@
+"""Stage ``apply``: source manifest + corrections log -> the current dataset version.
+
+Writes ``manifest/manifest.parquet`` (what every later stage reads), ``manifest/removed.parquet``
+(removed rows with the reason), ``manifest/changes.parquet`` (one row per reviewed sample) and
+``manifest/changelog.json``. With an empty log the manifest equals the source manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curate import layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.manifest import read_artifact
+from curate.review.apply import apply_decisions
+from curate.review.corrections import CorrectionsLog, resolve
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    source = read_artifact(cfg.path(layout.SOURCE_MANIFEST), "ingest")
+    log = CorrectionsLog(cfg.path(layout.CORRECTIONS)).read()
+    classes = cfg.data.classes or sorted(
+        {lab for lab in source.column("label").to_pylist() if lab is not None}
+    )
+    applied = apply_decisions(
+        source,
+        resolve(log),
+        classes,
+        labelled_pool_split=cfg.review.labelled_pool_split,
+        log_entries=log.num_rows,
+    )
+    write_parquet(applied.removed, cfg.path(layout.REMOVED))
+    write_parquet(applied.changes, cfg.path(layout.CHANGES))
+    write_json(applied.changelog, cfg.path(layout.CHANGELOG))
+    write_parquet(applied.manifest, cfg.path(layout.MANIFEST))  # last: the version itself
+    return {k: (v["count"] if isinstance(v, dict) else v) for k, v in applied.changelog.items()}
