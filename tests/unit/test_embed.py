@@ -17,8 +17,8 @@ from curate.embed import embed_manifest, make_embedder, to_matrix
 from curate.embed.image import ImageEmbedder
 from curate.embed.tabular import TabularEmbedder
 from curate.errors import EmbeddingError
-from curate.stages import embed as embed_stage
 from curate.stages import apply as apply_stage
+from curate.stages import embed as embed_stage
 from curate.stages import ingest as ingest_stage
 from tests.helpers import write_workspace
 
