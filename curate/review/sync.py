@@ -124,6 +124,23 @@ def _input_ref(cfg: Config, value: str | None) -> str:
         ) from None
 
 
+def _image_folder(cfg: Config, inputs: list[str]) -> Path:
+    """The folder Label Studio must serve: the images' common folder, strictly below
+    ``review.local_files_root`` (Label Studio refuses a storage at the root itself)."""
+    import os
+
+    root = cfg.path(cfg.review.local_files_root).resolve()
+    folder = Path(os.path.commonpath([str(cfg.path(p).resolve().parent) for p in inputs]))
+    if folder == root or root not in folder.parents:
+        raise ReviewError(
+            f"the images are in {folder}, which is not a subfolder of review.local_files_root "
+            f"({root}). Label Studio serves local files from a storage strictly below its "
+            "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT: keep the images in a subfolder of it, or "
+            "set review.images: inline."
+        )
+    return folder
+
+
 def push(
     cfg: Config,
     queue: pa.Table,
@@ -151,6 +168,14 @@ def push(
     state.save(state_path)
 
     items = [row for row in queue.to_pylist() if row["sample_id"] not in state.pushed]
+    if items and cfg.data.modality == "image" and cfg.review.images == "local_files":
+        folder = _image_folder(cfg, [row["input"] for row in items])
+        _with_retries(
+            "add a local-files storage",
+            lambda: client.ensure_local_storage(pid, str(folder)),
+            retries,
+            sleep,
+        )
     already = queue.num_rows - len(items)
     size = cfg.review.chunk_size
     model_version = cfg.review.model_version
