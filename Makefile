@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install browser demo test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,17 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/curate demo demo-workspace
 
-test: install
+# The browser test drives Debian's chromium through playwright (no browser download). As root
+# this installs it with apt-get; otherwise install it yourself or the browser test is skipped.
+browser:
+	@if [ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (apt-get) for the browser test ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: chromium is not installed; the browser test will be skipped" \
+		"(sudo apt-get install chromium)"; fi
+
+test: install browser
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 test-fast: install

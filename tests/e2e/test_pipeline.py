@@ -98,7 +98,10 @@ def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
     git_commit(tabular_repo, "curate init")
 
     out = run(dvc_command("repro"), tabular_repo).stdout
-    stages = ("ingest", "embed", "knn", "predict", "duplicates", "label", "outliers", "redundancy")
+    stages = (
+        "ingest", "apply", "embed", "knn", "predict", "duplicates", "label", "outliers",
+        "redundancy", "queue",
+    )  # fmt: skip
     for stage in stages:
         assert f"Running stage '{stage}'" in out
     graph = json.loads((tabular_repo / layout.GRAPH_SUMMARY).read_text())

@@ -150,3 +150,20 @@ def test_permanent_error_stops_at_once(tmp_path) -> None:
         push(make_cfg(tmp_path), queue(30), ["a", "b"], client, tmp_path / "s.json",
              sleep=lambda s: None)  # fmt: skip
     assert client.import_calls == 2
+
+
+def test_ctrl_c_between_chunks_keeps_what_was_pushed_and_resumes(tmp_path) -> None:
+    class Interrupting(FakeLabelStudio):
+        def import_tasks(self, pid, tasks):
+            if self.import_calls == 2:
+                self.import_calls += 1
+                raise KeyboardInterrupt
+            return super().import_tasks(pid, tasks)
+
+    client, state = Interrupting(), tmp_path / "s.json"
+    with pytest.raises(KeyboardInterrupt):
+        push(make_cfg(tmp_path), queue(45), ["a", "b"], client, state, sleep=lambda s: None)
+    assert len(json.loads(state.read_text())["pushed"]) == 20
+    report = push(make_cfg(tmp_path), queue(45), ["a", "b"], client, state, sleep=lambda s: None)
+    assert (report["pushed"], report["already_in_project"]) == (25, 20)
+    assert sorted(sample_ids(client)) == [f"s{i:03d}" for i in range(45)]
