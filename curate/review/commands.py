@@ -86,7 +86,7 @@ def serve_webhooks(
     workspace: str | Path, host: str, port: int, echo: Callable[[str], None] = print
 ) -> None:
     cfg = load_config(workspace)
-    server = make_server(cfg.path(layout.CORRECTIONS), _secret(), host, port)
+    server = make_server(cfg.path(layout.CORRECTIONS), _secret(), host, port, echo=echo)
     address = f"http://{server.server_address[0]}:{server.server_address[1]}/webhook"
     echo(f"curate serve: listening on {address}; appending to {cfg.path(layout.CORRECTIONS)}")
     try:

@@ -21,6 +21,7 @@ import hmac
 import json
 import queue
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,14 @@ class _BatchWriter:
 
 
 def make_server(
-    log_dir: str | Path, secret: str, host: str = "127.0.0.1", port: int = 8089
+    log_dir: str | Path,
+    secret: str,
+    host: str = "127.0.0.1",
+    port: int = 8089,
+    echo: Callable[[str], None] | None = None,
 ) -> ThreadingHTTPServer:
-    """A ready-to-run server (call ``serve_forever``); ``port`` 0 picks a free port."""
+    """A ready-to-run server (call ``serve_forever``); ``port`` 0 picks a free port.
+    ``echo`` receives one line per stored decision."""
     if not secret:
         raise ValueError("a webhook secret is required")
     writer = _BatchWriter(CorrectionsLog(log_dir))
@@ -144,6 +150,12 @@ def make_server(
             except Exception as exc:
                 return self._answer(500, {"error": f"could not store the decision: {exc}"})
             self._answer(200, {"logged": True, "entry_id": row["entry_id"]})
+            if echo is not None:
+                label = f" -> {row['new_label']}" if row["new_label"] else ""
+                echo(
+                    f"{payload['action']}: {row['sample_id']} {row['decision']}{label} "
+                    f"(annotation {row['annotation_id']}, {row['annotator']})"
+                )
 
         def _drain(self, length: int) -> None:
             if 0 < length <= MAX_BODY:
