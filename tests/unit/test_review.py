@@ -222,3 +222,18 @@ def test_apply_writes_the_next_version_and_loses_nothing(tmp_path) -> None:
     assert log_["conflicts"]["items"][0]["sample_id"] == "s0"
     assert out.manifest.num_rows + out.removed.num_rows == src.num_rows
     assert out.manifest.schema == src.schema
+
+
+def test_damaged_log_part_or_push_record_is_a_clear_error(tmp_path) -> None:
+    from curate.errors import DataError, ReviewError
+    from curate.review.sync import PushState
+
+    log = CorrectionsLog(tmp_path / "log")
+    log.append([row(1, "s1")])
+    (tmp_path / "log" / "part-99999999999999999999-1-deadbeef.parquet").write_bytes(b"PAR1 junk")
+    with pytest.raises(DataError, match="part of the corrections log.*Restore it from git"):
+        log.read()
+    state = tmp_path / "push_state.json"
+    state.write_text('{"url": "http://x", "pushed": []}')
+    with pytest.raises(ReviewError, match="not a valid push record.*Delete it"):
+        PushState.load(state)
