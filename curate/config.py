@@ -288,8 +288,8 @@ class ReviewConfig:
     max_items: int = 500
     quotas: dict[str, int] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=default_review_weights)
-    #: Tasks per import request to Label Studio.
-    chunk_size: int = 500
+    #: Tasks per import request to Label Studio (also the resume granularity).
+    chunk_size: int = 1000
     #: Attempts per request on transient errors (connection errors, 5xx, 429), with backoff.
     retries: int = 5
     #: ``model_version`` of the predictions pushed with the tasks.

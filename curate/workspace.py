@@ -151,7 +151,7 @@ review:
     active_learning: 0.8
     duplicate_group: 0.6
     outlier: 0.4
-  chunk_size: 500         # tasks per import request
+  chunk_size: 1000        # tasks per import request (a push resumes chunk by chunk)
   retries: 5              # attempts per request on transient errors, with backoff
   model_version: curate   # model_version of the suggested labels in Label Studio
   labelled_pool_split: train   # where pool samples labelled in review go

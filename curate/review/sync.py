@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -62,7 +62,10 @@ class PushState:
             ) from None
 
     def save(self, path: Path) -> None:
-        write_json(asdict(self), path)
+        # Not dataclasses.asdict: it deep-copies the (large) pushed map on every chunk.
+        record = {"url": self.url, "project_id": self.project_id,
+                  "project_title": self.project_title, "pushed": self.pushed}  # fmt: skip
+        write_json(record, path)
 
 
 def _with_retries(what: str, fn: Callable, retries: int, sleep: Callable[[float], None]):
