@@ -142,6 +142,19 @@ class LabelStudioClient:
             )
         )
 
+    def update_label_config(self, project_id: int, label_config: str) -> dict:
+        try:
+            return _model(self._sdk.projects.update(id=project_id, label_config=label_config))
+        except Exception as exc:
+            error = self._error(exc, f"update the labeling config of project {project_id}")
+            if isinstance(error, ReviewError):
+                raise ReviewError(
+                    f"{error} The class list changed since the project was created, and Label "
+                    "Studio keeps labels that annotations already use. Set a new "
+                    "review.project_title to start a fresh project."
+                ) from None
+            raise error from None
+
     def task_count(self, project_id: int) -> int:
         project = self.get_project(project_id)
         if project is None:

@@ -101,9 +101,12 @@ def ensure_project(
         project = _with_retries(
             "find the project", lambda: client.find_project(title), retries, sleep
         )
+    config = ls_tasks.labeling_config(cfg.data.modality, classes)
     if project is None:
-        config = ls_tasks.labeling_config(cfg.data.modality, classes)
         project = client.create_project(title, config, cfg.review.model_version)
+    elif (project.get("label_config") or "").strip() != config.strip():
+        # The class list (or curate's interface) changed since the project was made.
+        project = client.update_label_config(int(project["id"]), config)
     return project
 
 

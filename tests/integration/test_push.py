@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from curate.cli import main
 from curate.errors import ReviewError
 from curate.review.commands import push_queue
+from curate.review.tasks import labeling_config
 from tests.integration.browser import browser_skip_reason, screenshot_task
 from tests.integration.proxy import ScriptedProxy
 from tests.integration.workspaces import CLASSES, push_state, review_workspace
@@ -30,6 +31,7 @@ def test_push_text_then_repush_creates_nothing(ls_env, tmp_path) -> None:
     pid = first["project_id"]
 
     project = ls_env.request("GET", f"/api/projects/{pid}").json()
+    assert project["label_config"] == labeling_config("text", CLASSES).strip()
     label = ET.fromstring(project["label_config"]).find(".//Choices[@name='label']")
     assert [c.get("value") for c in label.findall("Choice")] == CLASSES  # escaped, round-trips
 

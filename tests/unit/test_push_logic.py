@@ -42,6 +42,11 @@ class FakeLabelStudio:
         self.tasks[pid] = []
         return self.get_project(pid)
 
+    def update_label_config(self, pid, label_config):
+        self.projects[pid]["label_config"] = label_config
+        self.config_updates = getattr(self, "config_updates", 0) + 1
+        return self.get_project(pid)
+
     def task_count(self, pid):
         return len(self.tasks[pid])
 
@@ -167,3 +172,14 @@ def test_ctrl_c_between_chunks_keeps_what_was_pushed_and_resumes(tmp_path) -> No
     report = push(make_cfg(tmp_path), queue(45), ["a", "b"], client, state, sleep=lambda s: None)
     assert (report["pushed"], report["already_in_project"]) == (25, 20)
     assert sorted(sample_ids(client)) == [f"s{i:03d}" for i in range(45)]
+
+
+def test_changed_class_list_updates_the_project_config(tmp_path) -> None:
+    client, state = FakeLabelStudio(), tmp_path / "s.json"
+    push(make_cfg(tmp_path), queue(3), ["a", "b"], client, state, sleep=lambda s: None)
+    push(make_cfg(tmp_path), queue(3), ["a", "b"], client, state, sleep=lambda s: None)
+    assert getattr(client, "config_updates", 0) == 0
+    push(make_cfg(tmp_path), queue(3), ["a", "b", "c"], client, state, sleep=lambda s: None)
+    assert (
+        client.config_updates == 1 and '<Choice value="c"/>' in client.projects[1]["label_config"]
+    )
