@@ -63,6 +63,9 @@ STAGES = {
     "label": "Stage: find label issues with cleanlab; write issues/label.parquet and the summary.",
     "outliers": "Stage: kNN-distance outlier scores; write issues/outliers.parquet.",
     "redundancy": "Stage: rank training samples for pruning (class quotas, SemDeDup, difficulty).",
+    "analysis": "Stage: failure clusters and metadata slices of the reference model's errors.",
+    "candidates": "Stage: the active-learning batch from the unlabelled pool.",
+    "augment": "Stage: augmentation candidates for rare classes and the top failure clusters.",
     "queue": "Stage: merge every check's findings into the prioritised review queue.",
 }
 
@@ -284,6 +287,35 @@ def _report_demo(summary: dict) -> None:
             f"redundancy: {red['semantic_duplicates']} semantic duplicates among "
             f"{red['training_samples']} training samples; keep set {red['kept']} "
             f"({red['keep_fraction']:.0%}, keeping {red['keep']} samples)"
+        )
+    analysis = summary.get("analysis/summary.json")
+    if analysis and analysis["top3"]:
+        worst = analysis["top3"][0]
+        pair = (
+            f", mostly '{worst['confused_given']}' taken for '{worst['confused_predicted']}'"
+            if worst["confused_given"] is not None
+            else ""
+        )
+        click.echo(
+            f"failure clusters: {analysis['clusters']}; weakest: cluster {worst['cluster']} "
+            f"({worst['size']} samples, error rate {worst['error_rate']:.2f} vs "
+            f"{analysis['error_rate']:.2f} overall{pair}); top 3 error rate "
+            f"{analysis['top3_error_rate']:.2f}"
+        )
+    al = summary.get("candidates/active_learning_summary.json")
+    if al:
+        click.echo(
+            f"active learning: {al['batch_size']} of {al['pool']} pool samples chosen "
+            f"(mean {al['uncertainty']} uncertainty {al['mean_uncertainty_batch'] or 0:.2f} vs "
+            f"{al['mean_uncertainty_pool'] or 0:.2f} in the pool) in "
+            "candidates/active_learning.parquet"
+        )
+    aug = summary.get("candidates/augmentation_summary.json")
+    if aug:
+        reasons = ", ".join(f"{k} {v}" for k, v in aug["by_reason"].items())
+        click.echo(
+            f"augmentation: {aug['rows']} candidates from {aug['parents']} parents ({reasons}) "
+            "in candidates/augmentation.parquet"
         )
     queue = summary.get("review/queue_summary.json")
     if queue:

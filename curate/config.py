@@ -259,6 +259,65 @@ class RedundancyConfig:
     label_agreement: float | None = 0.1
 
 
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Failure clusters and metadata slices (section ``analysis``)."""
+
+    #: k-means clusters over the labelled samples' embeddings; ``null``: about
+    #: sqrt(labelled) / 2, between 2 and 100.
+    clusters: int | None = None
+    #: Metadata columns to slice the error rate by (must be in data.metadata_columns).
+    slice_columns: tuple[str, ...] = ()
+    #: A slice is flagged when its error rate is higher than the rest's at this level
+    #: (one-sided two-proportion z-test, Bonferroni-corrected over each column's values).
+    slice_alpha: float = 0.05
+    #: Slices with fewer samples are reported but never flagged.
+    min_slice_size: int = 10
+
+
+@dataclass(frozen=True)
+class ActiveLearningConfig:
+    """Active-learning batch from the unlabelled pool (section ``active_learning``).
+
+    Each pool sample gets ``uncertainty`` and ``similarity`` (to the members of the top failure
+    clusters) in [0, 1]; the batch is built greedily, each pick maximising
+    ``weights.uncertainty * uncertainty + weights.similarity * similarity
+    + weights.diversity * distance`` where ``distance`` is the cosine distance to the nearest
+    labelled or already-picked sample, scaled to [0, 1] (a k-center term that spreads the batch).
+    """
+
+    batch_size: int = 100
+    #: ``margin`` (1 - (p1 - p2)), ``entropy`` (normalised) or ``least_confidence`` (1 - p1).
+    uncertainty: Literal["margin", "entropy", "least_confidence"] = "margin"
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"uncertainty": 1.0, "diversity": 1.0, "similarity": 0.5}
+    )
+    #: Failure clusters whose misclassified members seed the similarity search.
+    target_clusters: int = 3
+    #: Neighbours fetched from the pool per seed sample.
+    neighbours: int = 10
+
+
+@dataclass(frozen=True)
+class AugmentationConfig:
+    """Augmentation candidates for rare classes and the top failure clusters (section
+    ``augmentation``)."""
+
+    #: Classes with fewer training samples than this fraction of the median class are rare.
+    rare_fraction: float = 0.5
+    #: Failure clusters whose correctly-labelled training members are augmented.
+    target_clusters: int = 1
+    #: Augmented copies per parent sample.
+    per_sample: int = 2
+    #: Most parents per class or cluster (a seeded random choice).
+    max_parents: int = 200
+    #: Splits whose samples may be parents (a copy always keeps its parent's split).
+    parent_splits: tuple[str, ...] = ("train",)
+    #: Image ops: crop, brightness, contrast, hflip, vflip. Flips are off by default: a
+    #: mirrored digit or text is a different image.
+    image_ops: tuple[str, ...] = ("crop", "brightness", "contrast")
+
+
 #: Kinds of review item and their default priority weights (see README, 'Review loop').
 REVIEW_KINDS = ("label_issue", "leakage", "duplicate_group", "outlier", "active_learning")
 
@@ -317,6 +376,9 @@ class Config:
     outlier: OutlierConfig = field(default_factory=OutlierConfig)
     redundancy: RedundancyConfig = field(default_factory=RedundancyConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    active_learning: ActiveLearningConfig = field(default_factory=ActiveLearningConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     seed: int = 0
 
     def path(self, relative: str | Path) -> Path:

@@ -181,6 +181,9 @@ def build_demo(
         for name in (
             "issues/outliers_summary.json",
             "issues/redundancy_summary.json",
+            "analysis/summary.json",
+            "candidates/active_learning_summary.json",
+            "candidates/augmentation_summary.json",
             "review/queue_summary.json",
         ):
             summary[name] = json.loads((root / name).read_text())

@@ -159,6 +159,42 @@ review:
   local_files_root: null  # local_files: LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT
 """
 
+ANALYSIS_YAML = """\
+# Failure analysis: k-means clusters of the labelled samples ranked by the reference model's
+# errors, and error rates per metadata value. See README.md, 'Failure clusters'.
+analysis:
+  clusters: null          # null: about sqrt(labelled) / 2, between 2 and 100
+  slice_columns: []       # metadata columns (from data.metadata_columns) to slice errors by
+  slice_alpha: 0.05       # flag a slice worse than the rest at this level (Bonferroni)
+  min_slice_size: 10
+"""
+
+ACTIVE_LEARNING_YAML = """\
+# Active learning: a batch of unlabelled pool samples to annotate next (queued for review).
+active_learning:
+  batch_size: 100
+  uncertainty: margin     # margin | entropy | least_confidence
+  # Greedy picks maximise the weighted sum of uncertainty, similarity to the failure
+  # clusters' errors, and distance to the labelled and already-picked samples (diversity).
+  weights:
+    uncertainty: 1.0
+    diversity: 1.0
+    similarity: 0.5
+  target_clusters: 3      # failure clusters whose errors seed the similarity search
+  neighbours: 10          # pool neighbours fetched per seed sample
+"""
+
+AUGMENTATION_YAML = """\
+# Augmentation candidates for rare classes and the weakest failure clusters (offline, seeded).
+augmentation:
+  rare_fraction: 0.5      # rare: fewer training samples than this x the median class
+  target_clusters: 1      # most severe failure clusters whose members are augmented
+  per_sample: 2           # augmented copies per parent
+  max_parents: 200        # per rare class / cluster
+  parent_splits: [train]  # copies always keep their parent's split
+  image_ops: [crop, brightness, contrast]   # also: hflip, vflip (when mirroring keeps the label)
+"""
+
 CORRECTIONS_README = """\
 # Corrections log
 
@@ -232,8 +268,19 @@ def data_dependencies(spec: DataSpec) -> list[str]:
     return deps
 
 
-def render_dvc_yaml(deps: Sequence[str]) -> str:
+def render_dvc_yaml(deps: Sequence[str], modality: str = "text") -> str:
     """The default pipeline for a workspace whose ingest stage depends on ``deps``."""
+    augment_deps = [
+        layout.MANIFEST,
+        layout.LABEL_ISSUES,
+        layout.FAILURE_CLUSTERS,
+        layout.SAMPLE_CLUSTERS,
+    ]
+    if modality in ("tabular", "embedding"):
+        augment_deps += [layout.GRAPH] + ([layout.EMBEDDINGS] if modality == "embedding" else [])
+    augment_outs = [layout.AUGMENTATION] + (
+        [layout.AUGMENTED_IMAGES] if modality == "image" else []
+    )
     stages = {
         "ingest": {
             "cmd": "curate ingest",
@@ -302,6 +349,34 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
             "outs": [layout.REDUNDANCY],
             "metrics": [{layout.REDUNDANCY_SUMMARY: {"cache": False}}],
         },
+        "analysis": {
+            "cmd": "curate analysis",
+            "deps": [layout.MANIFEST, layout.EMBEDDINGS, layout.PRED_PROBS, layout.LABEL_ISSUES],
+            "params": ["seed", {"configs/analysis.yaml": ["analysis"]}],
+            "outs": [layout.FAILURE_CLUSTERS, layout.SAMPLE_CLUSTERS, layout.SLICES],
+            "metrics": [{layout.ANALYSIS_SUMMARY: {"cache": False}}],
+        },
+        "candidates": {
+            "cmd": "curate candidates",
+            "deps": [
+                layout.MANIFEST,
+                layout.EMBEDDINGS,
+                layout.PRED_PROBS,
+                layout.LEAKAGE,
+                layout.FAILURE_CLUSTERS,
+                layout.SAMPLE_CLUSTERS,
+            ],
+            "params": [{"configs/active_learning.yaml": ["active_learning"]}],
+            "outs": [layout.ACTIVE_LEARNING],
+            "metrics": [{layout.ACTIVE_LEARNING_SUMMARY: {"cache": False}}],
+        },
+        "augment": {
+            "cmd": "curate augment",
+            "deps": augment_deps,
+            "params": ["seed", {"configs/augmentation.yaml": ["augmentation"]}],
+            "outs": augment_outs,
+            "metrics": [{layout.AUGMENTATION_SUMMARY: {"cache": False}}],
+        },
         "queue": {
             "cmd": "curate queue",
             "deps": [
@@ -312,6 +387,7 @@ def render_dvc_yaml(deps: Sequence[str]) -> str:
                 layout.LEAKAGE,
                 layout.OUTLIERS,
                 layout.CHANGES,
+                layout.ACTIVE_LEARNING,
             ],
             "params": [
                 {"configs/review.yaml": ["review.max_items", "review.quotas", "review.weights"]}
@@ -435,7 +511,7 @@ def init_workspace(
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     files = {
-        root / "dvc.yaml": render_dvc_yaml(data_dependencies(spec)),
+        root / "dvc.yaml": render_dvc_yaml(data_dependencies(spec), spec.modality),
         root / "params.yaml": PARAMS_YAML,
         root / "configs" / "data.yaml": spec.to_yaml(),
         root / "configs" / "embed.yaml": EMBED_YAML.format(image_size=image_size),
@@ -451,6 +527,9 @@ def init_workspace(
             redundancy_threshold=REDUNDANCY_THRESHOLDS[spec.modality]
         ),
         root / "configs" / "review.yaml": REVIEW_YAML,
+        root / "configs" / "analysis.yaml": ANALYSIS_YAML,
+        root / "configs" / "active_learning.yaml": ACTIVE_LEARNING_YAML,
+        root / "configs" / "augmentation.yaml": AUGMENTATION_YAML,
         # The corrections log must exist (the apply stage depends on it) and lives in git.
         root / layout.CORRECTIONS / "README.md": CORRECTIONS_README,
     }

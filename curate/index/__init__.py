@@ -24,6 +24,7 @@ from curate.index.search import (
     kmeans,
     knn,
     knn_numpy,
+    nearest_in,
     recall_at_k,
     search_neighbours,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "kmeans",
     "knn",
     "knn_numpy",
+    "nearest_in",
     "near_duplicate_groups",
     "read_embedding_matrix",
     "recall_at_k",

@@ -114,6 +114,25 @@ def search_neighbours(
     return ids, sims
 
 
+def nearest_in(
+    base: np.ndarray, queries: np.ndarray, k: int, batch: int = SEARCH_BATCH
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact search of ``base`` for each query: ``(ids, sims)`` (len(queries), min(k, len(base)))
+    with row indices into ``base``, most similar first."""
+    base = np.ascontiguousarray(base, dtype=np.float32)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    k = min(k, len(base))
+    ids = np.empty((len(queries), k), np.int64)
+    sims = np.empty((len(queries), k), np.float32)
+    if k == 0 or len(queries) == 0:
+        return ids, sims
+    index = build_index(base, IndexSpec("exact"))
+    for start in range(0, len(queries), batch):
+        d, i = index.search(queries[start : start + batch], k)
+        ids[start : start + len(d)], sims[start : start + len(d)] = i, d
+    return ids, sims
+
+
 def knn(embeddings: np.ndarray, k: int, batch: int = SEARCH_BATCH) -> tuple[np.ndarray, np.ndarray]:
     """Exact kNN (``IndexFlatIP``) of every sample among the others: ``(ids, sims)``, (n, k)."""
     X = np.ascontiguousarray(embeddings, dtype=np.float32)

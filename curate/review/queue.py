@@ -132,6 +132,16 @@ def outlier_findings(outliers: pa.Table) -> Findings:
     return Findings("outlier", rows["sample_id"], rows["outlier_score"], reasons)
 
 
+def active_learning_findings(candidates: pa.Table) -> Findings:
+    """From ``candidates/active_learning.parquet``: the batch, scored by rank (the first
+    candidate 0, the last close to 1), with the selection's reasons."""
+    n = candidates.num_rows
+    ranks = candidates.column("rank").to_pylist()
+    reasons = [f"active learning: {r}" for r in candidates.column("reasons").to_pylist()]
+    scores = [(r - 1) / n for r in ranks]
+    return Findings("active_learning", candidates.column("sample_id").to_pylist(), scores, reasons)
+
+
 def build_queue(
     manifest: pa.Table,
     suggestions: Mapping[str, tuple[str, float]],

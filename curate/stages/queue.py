@@ -21,6 +21,7 @@ def run(root: str | Path = ".") -> dict:
         q.duplicate_findings(read_artifact(cfg.path(layout.DUPLICATES), "duplicates")),
         q.leakage_findings(read_artifact(cfg.path(layout.LEAKAGE), "duplicates")),
         q.outlier_findings(read_artifact(cfg.path(layout.OUTLIERS), "outliers")),
+        q.active_learning_findings(read_artifact(cfg.path(layout.ACTIVE_LEARNING), "candidates")),
     ]
     changes = read_artifact(cfg.path(layout.CHANGES), "apply", columns=["sample_id", "status"])
     statuses = changes.column("status").to_pylist()

@@ -386,8 +386,8 @@ def test_config_unknown_section(tmp_path: Path) -> None:
     assert f"'bogus' in {src(tmp_path, 'configs/extra.yaml')}" in err
     assert "unknown config section(s)" in err
     assert (
-        "Known sections are: data, duplicates, embed, index, label, outlier, predict, "
-        "redundancy, review, seed" in err
+        "Known sections are: active_learning, analysis, augmentation, data, duplicates, "
+        "embed, index, label, outlier, predict, redundancy, review, seed" in err
     )
 
 

@@ -1,0 +1,1 @@
+"""Failure analysis: failure clusters and metadata slices."""

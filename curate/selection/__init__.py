@@ -1,0 +1,1 @@
+"""Candidate sets: active learning (what to label next) and augmentation."""

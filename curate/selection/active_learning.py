@@ -1,0 +1,169 @@
+"""Active-learning candidates: which unlabelled pool samples to annotate next.
+
+Three signals, each in [0, 1] and each selectable through its weight:
+
+* **uncertainty** of the reference model on the pool sample (``margin``: 1 - (p1 - p2);
+  ``entropy``: normalised by log(classes); ``least_confidence``: 1 - p1);
+* **similarity** to where the model fails: the cosine similarity to the nearest
+  misclassified member of the top failure clusters (FAISS search of the pool);
+* **diversity**: the cosine distance to the nearest labelled or already-picked sample, so the
+  batch is not many copies of one confusing example (greedy k-center / coreset).
+
+The batch is built greedily: each pick maximises
+``w_u * uncertainty + w_s * similarity + w_d * diversity``, then the diversity of the rest is
+updated against the pick. Pool samples that are near duplicates of labelled data are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from curate.config import ActiveLearningConfig
+
+SCHEMA = pa.schema(
+    [
+        ("rank", pa.int64()),
+        ("sample_id", pa.string()),
+        ("score", pa.float64()),
+        ("uncertainty", pa.float64()),
+        ("similarity", pa.float64()),
+        ("diversity", pa.float64()),
+        ("predicted_label", pa.string()),
+        ("confidence", pa.float64()),
+        ("reasons", pa.string()),
+    ]
+)
+
+#: Candidates considered for the greedy pass: the best by uncertainty and similarity alone.
+#: Bounds the cost at O(candidates x batch) instead of O(pool x batch).
+CANDIDATE_FACTOR = 20
+
+
+def uncertainty(probs: np.ndarray, measure: str = "margin") -> np.ndarray:
+    """Per-row uncertainty in [0, 1] (1 = most uncertain) of an (n, c) probability matrix."""
+    probs = np.asarray(probs, np.float64)
+    if probs.shape[1] < 2:
+        return np.zeros(len(probs))
+    if measure == "margin":
+        top2 = -np.partition(-probs, 1, axis=1)[:, :2]
+        return 1.0 - (top2[:, 0] - top2[:, 1])
+    if measure == "entropy":
+        p = np.clip(probs, 1e-12, 1.0)
+        return -(p * np.log(p)).sum(axis=1) / np.log(probs.shape[1])
+    if measure == "least_confidence":
+        c = probs.shape[1]
+        return (1.0 - probs.max(axis=1)) * c / (c - 1)
+    raise ValueError(f"unknown uncertainty measure {measure!r}")  # programming error
+
+
+@dataclass(frozen=True)
+class Selection:
+    table: pa.Table
+    summary: dict
+
+
+def select_batch(
+    pool_ids: Sequence[str],
+    pool_probs: np.ndarray,
+    pool_emb: np.ndarray,
+    labelled_emb: np.ndarray,
+    classes: Sequence[str],
+    cfg: ActiveLearningConfig,
+    *,
+    targets: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
+) -> Selection:
+    """Choose ``cfg.batch_size`` pool samples (see the module docstring).
+
+    Parameters
+    ----------
+    pool_ids, pool_probs, pool_emb
+        The pool samples, the reference model's probabilities for them and their
+        L2-normalised embeddings.
+    labelled_emb
+        Embeddings of the labelled samples (the diversity term measures distance to them).
+    targets
+        Embeddings of the failure-cluster samples to find more data like (may be empty).
+    excluded
+        Boolean mask of pool samples never to pick (near duplicates of labelled data).
+    """
+    from curate.index import nearest_in
+
+    n = len(pool_ids)
+    w = {"uncertainty": 0.0, "diversity": 0.0, "similarity": 0.0, **cfg.weights}
+    excluded = np.zeros(n, bool) if excluded is None else np.asarray(excluded, bool)
+    unc = uncertainty(pool_probs, cfg.uncertainty) if n else np.zeros(0)
+    sim = np.zeros(n)
+    if targets is not None and len(targets) and n and w["similarity"] > 0:
+        ids, sims = nearest_in(pool_emb, targets, cfg.neighbours)
+        flat_ids, flat_sims = ids.ravel(), sims.ravel()
+        ok = flat_ids >= 0
+        np.maximum.at(sim, flat_ids[ok], np.clip(flat_sims[ok], 0.0, 1.0))
+    available = np.flatnonzero(~excluded)
+    batch = min(cfg.batch_size, len(available))
+    base = w["uncertainty"] * unc + w["similarity"] * sim
+    # The greedy pass looks at the best candidates by the static terms only.
+    keep = min(len(available), max(batch * CANDIDATE_FACTOR, batch))
+    cand = available[np.argsort(-base[available], kind="stable")[:keep]]
+    emb = np.ascontiguousarray(pool_emb[cand], np.float32)
+    if len(labelled_emb) and len(cand):
+        _, near = nearest_in(labelled_emb, emb, 1)
+        dist = np.clip(1.0 - near[:, 0].astype(np.float64), 0.0, 2.0) / 2.0
+    else:
+        dist = np.ones(len(cand))
+    picked: list[int] = []
+    div_at_pick: list[float] = []
+    active = np.ones(len(cand), bool)
+    for _ in range(batch):
+        total = np.where(active, base[cand] + w["diversity"] * dist, -np.inf)
+        j = int(np.argmax(total))
+        picked.append(j)
+        div_at_pick.append(float(dist[j]))
+        active[j] = False
+        if w["diversity"] > 0:
+            d_new = np.clip(1.0 - emb @ emb[j], 0.0, 2.0) / 2.0
+            dist = np.minimum(dist, d_new)
+    rows = cand[picked] if picked else np.zeros(0, np.int64)
+    probs = np.asarray(pool_probs)
+    best = probs[rows].argmax(axis=1) if len(rows) else np.zeros(0, np.int64)
+    reasons = []
+    for i, r in enumerate(rows):
+        parts = []
+        if w["uncertainty"] > 0:
+            parts.append(f"uncertain ({cfg.uncertainty} {unc[r]:.2f})")
+        if w["similarity"] > 0 and sim[r] > 0:
+            parts.append(f"like the failure clusters (similarity {sim[r]:.2f})")
+        if w["diversity"] > 0:
+            parts.append(f"unlike the labelled data (distance {div_at_pick[i]:.2f})")
+        reasons.append("; ".join(parts))
+    table = pa.table(
+        {
+            "rank": np.arange(1, len(rows) + 1, dtype=np.int64),
+            "sample_id": [pool_ids[r] for r in rows],
+            "score": [
+                float(base[r] + w["diversity"] * d) for r, d in zip(rows, div_at_pick, strict=True)
+            ],
+            "uncertainty": unc[rows].astype(np.float64),
+            "similarity": sim[rows].astype(np.float64),
+            "diversity": np.asarray(div_at_pick, np.float64),
+            "predicted_label": [classes[b] for b in best],
+            "confidence": probs[rows, best].astype(np.float64) if len(rows) else np.zeros(0),
+            "reasons": reasons,
+        },
+        schema=SCHEMA,
+    )
+    summary = {
+        "pool": n,
+        "excluded_near_duplicates_of_labelled": int(excluded.sum()),
+        "batch_size": int(len(rows)),
+        "uncertainty": cfg.uncertainty,
+        "weights": w,
+        "target_samples": 0 if targets is None else int(len(targets)),
+        "mean_uncertainty_batch": float(unc[rows].mean()) if len(rows) else None,
+        "mean_uncertainty_pool": float(unc.mean()) if n else None,
+    }
+    return Selection(table=table, summary=summary)

@@ -1,0 +1,62 @@
+"""Stage ``candidates``: the active-learning batch from the unlabelled pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from curate import layout
+from curate.artifacts import write_json, write_parquet
+from curate.config import load_config
+from curate.embed import to_matrix
+from curate.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
+from curate.predict import classes_of
+from curate.selection.active_learning import select_batch
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = read_manifest(cfg.path(layout.MANIFEST))
+    predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
+    require_aligned(predictions, manifest, layout.PRED_PROBS, "predict")
+    leakage = read_artifact(cfg.path(layout.LEAKAGE), "duplicates")
+    require_aligned(leakage, manifest, layout.LEAKAGE, "duplicates")
+    embeddings = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
+    clusters = read_artifact(cfg.path(layout.FAILURE_CLUSTERS), "analysis")
+    members = read_artifact(cfg.path(layout.SAMPLE_CLUSTERS), "analysis")
+
+    ids = manifest.column("sample_id").to_pylist()
+    labels = manifest.column("label").to_pylist()
+    pool = np.array([lab is None for lab in labels])
+    # Pool samples that duplicate labelled data add nothing new: never candidates.
+    pairs = leakage.column("leak_pairs").to_pylist()
+    dup_of_labelled = np.array(["labelled-pool" in (p or []) for p in pairs])
+
+    # The most severe clusters with errors (the table is ranked by severity).
+    top = [r["cluster"] for r in clusters.to_pylist() if r["errors"] > 0]
+    top = top[: cfg.active_learning.target_clusters]
+    position = {sid: i for i, sid in enumerate(ids)}
+    seeds = [
+        position[sid]
+        for sid, c, e in zip(
+            *(members.column(n).to_pylist() for n in ("sample_id", "cluster", "is_error")),
+            strict=True,
+        )
+        if e and c in top and sid in position
+    ]
+    rows = np.flatnonzero(pool)
+    selection = select_batch(
+        [ids[i] for i in rows],
+        to_matrix(predictions.column("pred_probs"))[rows],
+        embeddings[rows],
+        embeddings[~pool],
+        classes_of(predictions),
+        cfg.active_learning,
+        targets=embeddings[seeds],
+        excluded=dup_of_labelled[rows],
+    )
+    summary = {**selection.summary, "target_clusters": top}
+    write_parquet(selection.table, cfg.path(layout.ACTIVE_LEARNING))
+    write_json(summary, cfg.path(layout.ACTIVE_LEARNING_SUMMARY))
+    return summary
