@@ -38,9 +38,10 @@ SCHEMA = pa.schema(
     ]
 )
 
-#: Candidates considered for the greedy pass: the best by uncertainty and similarity alone.
-#: Bounds the cost at O(candidates x batch) instead of O(pool x batch).
-CANDIDATE_FACTOR = 20
+#: Above this many pool samples, the greedy pass looks only at the best by uncertainty and
+#: similarity alone (at least ``CANDIDATE_FACTOR`` x batch of them), bounding its cost.
+MAX_CANDIDATES = 200_000
+CANDIDATE_FACTOR = 50
 
 
 def uncertainty(probs: np.ndarray, measure: str = "margin") -> np.ndarray:
@@ -107,7 +108,7 @@ def select_batch(
     batch = min(cfg.batch_size, len(available))
     base = w["uncertainty"] * unc + w["similarity"] * sim
     # The greedy pass looks at the best candidates by the static terms only.
-    keep = min(len(available), max(batch * CANDIDATE_FACTOR, batch))
+    keep = min(len(available), max(batch * CANDIDATE_FACTOR, MAX_CANDIDATES))
     cand = available[np.argsort(-base[available], kind="stable")[:keep]]
     emb = np.ascontiguousarray(pool_emb[cand], np.float32)
     if len(labelled_emb) and len(cand):

@@ -67,7 +67,9 @@ def augment_text(text: str, rng: np.random.Generator) -> tuple[str, str]:
         else:
             continue
         done.append(op)
-    if not done:  # too short for the chosen ops: fall back to a typo or a repeat
+    if " ".join(words) == " ".join(text.split()):
+        done = []  # the ops cancelled out (an inserted word deleted again): not a new sample
+    if not done:  # too short for the chosen ops, or no change: fall back to a typo or a repeat
         if any(len(w) >= 4 for w in words):
             i = next(i for i, w in enumerate(words) if len(w) >= 4)
             words[i] = _typo(words[i], rng)
@@ -86,7 +88,7 @@ def augment_image(
     import torch
     import torch.nn.functional as F
 
-    x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float() / 255.0
+    x = torch.from_numpy(np.array(pixels, np.uint8)).permute(2, 0, 1).float() / 255.0
     h, w = x.shape[1:]
     recipe = []
     if "hflip" in ops and rng.random() < 0.5:
