@@ -100,7 +100,7 @@ def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
     out = run(dvc_command("repro"), tabular_repo).stdout
     stages = (
         "ingest", "apply", "embed", "knn", "predict", "duplicates", "label", "outliers",
-        "redundancy", "queue",
+        "redundancy", "analysis", "candidates", "augment", "queue",
     )  # fmt: skip
     for stage in stages:
         assert f"Running stage '{stage}'" in out
@@ -182,6 +182,22 @@ def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path)
     assert dups["leaks"] == {"planted": 15, "found": 15}
     assert dups["groups"] == 65 and dups["train_test_leak_groups"] == 15
     assert summary["issues/redundancy_summary.json"]["training_samples"] == 1262
+    # Active learning picks from the unlabelled pool; augmentation copies the weakest cluster.
+    root = tmp_path / "demo"
+    pool = {r["sample_id"] for r in pq.read_table(root / layout.MANIFEST).to_pylist()
+            if r["label"] is None}  # fmt: skip
+    chosen = pq.read_table(root / layout.ACTIVE_LEARNING).column("sample_id").to_pylist()
+    assert len(chosen) == 100 and set(chosen) <= pool
+    analysis = summary["analysis/summary.json"]
+    weakest = analysis["top3"][0]
+    assert weakest["error_rate"] > 2 * analysis["error_rate"]
+    augmented = pq.read_table(root / layout.AUGMENTATION).to_pylist()
+    members = {r["sample_id"] for r in pq.read_table(root / layout.SAMPLE_CLUSTERS).to_pylist()
+               if r["cluster"] == weakest["cluster"]}  # fmt: skip
+    assert augmented and {r["parent_id"] for r in augmented} <= members
+    assert all((root / r["input"]).is_file() and r["split"] == "train" for r in augmented)
+    queued = summary["review/queue_summary.json"]["queued"]
+    assert queued["active_learning"] > 0 and queued["label_issue"] > 0
     # The repository's own dvc.yaml, params.yaml and configs/ are exactly what the demo writes.
     names = ["dvc.yaml", "params.yaml"] + [
         f"configs/{p.name}" for p in (REPO / "configs").iterdir()
