@@ -1,0 +1,238 @@
+"""Augmentation candidates on banking77 with 5 classes made rare: test accuracy with and without.
+
+Run from the repository root (see benchmarks/README.md):
+
+    .venv/bin/python benchmarks/augmentation.py [--seeds 3] [--rare-classes 5] [--keep 10]
+                                                [--per-sample 2,5]
+
+Data (``../shared/data``, never copied): banking77 ``train.csv`` (10,003 rows, 77 intents) and
+``test.csv`` (3,080 rows, 40 per intent). Texts are embedded with curate's text embedder
+(``label_issues.embed``, cached by content hash in ``benchmarks/results/cache/embeddings``);
+the augmented texts are embedded the same way.
+
+For each seed s (0, 1, 2, ...): ``default_rng(s)`` picks 5 intents and keeps 10 random
+training rows of each (the *rare* classes); every other intent keeps all its training rows.
+The reference classifier ``make_model(PredictConfig(), s)`` (logistic regression on the
+L2-normalised MiniLM embeddings) is trained on
+
+* none: that training set as it is;
+* full data: every training row (the 5 intents unsubsampled; the ceiling, for reference);
+* class_weight=balanced: the "none" training set with the same model and
+  ``class_weight="balanced"`` (another thing a user might do instead; for reference);
+* oversample xP: plus P exact copies of each of the 50 rare rows (what a user might otherwise
+  do; for logistic regression it is the same as giving those rows weight P + 1);
+* curate aug xP: plus curate's augmentation candidates. The parents are
+  ``choose_parents(labels, splits, rare_fraction=0.5, cluster_of=None, target_clusters=[],
+  excluded=None, max_parents=200, seed=s)`` (``AugmentationConfig()``'s defaults), restricted
+  to the 5 rare intents (banking77 has 4 intents that are naturally below half the median
+  size, which choose_parents also picks); the copies are ``augment(manifest, "text",
+  parents, per_sample=P, seed=s)``, each with its parent's label.
+
+and scored by accuracy on the test rows of the 5 rare intents (200 rows) and on the whole
+test set. The table gives the mean and standard deviation over the seeds. Figures are printed
+and written to ``benchmarks/results/augmentation.json`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from label_issues import embed  # noqa: E402  (content-hash-cached)
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared/data"
+RESULTS = REPO / "benchmarks/results"
+
+
+def fit_score(X, y, X_test, y_test, rare_test: np.ndarray, seed: int, **params) -> dict:
+    from curate.config import PredictConfig
+    from curate.predict import make_model
+
+    t0 = time.perf_counter()
+    model = make_model(PredictConfig(), seed).set_params(**params).fit(X, y)
+    hit = model.predict(X_test) == y_test
+    return {
+        "rare_acc": float(hit[rare_test].mean()),
+        "overall_acc": float(hit.mean()),
+        "other_acc": float(hit[~rare_test].mean()),
+        "train_rows": len(y),
+        "fit_s": time.perf_counter() - t0,
+    }
+
+
+def run_seed(seed, train, test, X_all, X_test, n_rare, keep, per_samples) -> dict:
+    from curate.selection.augmentation import augment, choose_parents
+
+    rng = np.random.default_rng(seed)
+    classes = sorted(train.category.unique())
+    rare = sorted(rng.choice(classes, n_rare, replace=False).tolist())
+    rows = []
+    for c in classes:
+        idx = np.flatnonzero(train.category.to_numpy() == c)
+        rows.extend(sorted(rng.choice(idx, keep, replace=False)) if c in rare else idx)
+    rows = np.asarray(rows)
+    labels = train.category.to_numpy()[rows]
+    X, y = X_all[rows], labels
+    y_test = test.category.to_numpy()
+    rare_test = np.isin(y_test, rare)
+    rare_rows = np.flatnonzero(np.isin(labels, rare))  # positions in the training set
+
+    manifest = pa.table(
+        {
+            "sample_id": [f"train-{i}" for i in rows],
+            "split": ["train"] * len(rows),
+            "label": labels.tolist(),
+            "input": train.text.to_numpy()[rows].tolist(),
+        }
+    )
+    chosen = choose_parents(
+        labels.tolist(),
+        ["train"] * len(rows),
+        rare_fraction=0.5,
+        cluster_of=None,
+        target_clusters=[],
+        excluded=None,
+        max_parents=200,
+        seed=seed,
+    )
+    parents = [p for p in chosen if labels[p.index] in rare]
+    assert sorted(p.index for p in parents) == sorted(rare_rows.tolist()), "parents != rare rows"
+    other = sorted({labels[p.index] for p in chosen} - set(rare))
+
+    res = {
+        "seed": seed,
+        "rare_classes": rare,
+        "other_parent_classes": other,
+        "parents": len(parents),
+        "methods": {},
+    }
+    m = res["methods"]
+    m["none"] = fit_score(X, y, X_test, y_test, rare_test, seed)
+    for P in per_samples:
+        dup = np.tile(rare_rows, P)
+        m[f"oversample x{P}"] = fit_score(
+            np.vstack([X, X[dup]]), np.concatenate([y, y[dup]]), X_test, y_test, rare_test, seed
+        )
+        aug = augment(manifest, "text", parents, per_sample=P, seed=seed)
+        texts = aug.column("input").to_pylist()
+        X_aug, _ = embed(texts, f"banking77-aug-s{seed}-x{P}")
+        y_aug = np.asarray(aug.column("label").to_pylist(), object)
+        m[f"curate aug x{P}"] = fit_score(
+            np.vstack([X, X_aug]), np.concatenate([y, y_aug]), X_test, y_test, rare_test, seed
+        )
+        m[f"curate aug x{P}"]["augmented"] = len(texts)
+        pos = {f"train-{i}": j for j, i in enumerate(rows)}
+        X_par = X[[pos[pid] for pid in aug.column("parent_id").to_pylist()]]
+        m[f"curate aug x{P}"]["cos_to_parent"] = float(np.mean(np.sum(X_aug * X_par, axis=1)))
+        m[f"curate aug x{P}"]["examples"] = [
+            {"parent": train.text.iloc[int(pid.split("-")[1])], "copy": t, "recipe": r}
+            for pid, t, r in zip(
+                aug.column("parent_id").to_pylist()[:3],
+                texts[:3],
+                aug.column("recipe").to_pylist()[:3],
+                strict=True,
+            )
+        ]
+    m["class_weight=balanced"] = fit_score(
+        X, y, X_test, y_test, rare_test, seed, class_weight="balanced"
+    )
+    m["full data"] = fit_score(X_all, train.category.to_numpy(), X_test, y_test, rare_test, seed)
+    line = "; ".join(f"{k} {v['rare_acc']:.3f}/{v['overall_acc']:.4f}" for k, v in m.items())
+    print(f"seed {seed}: rare classes {rare}; rare/overall acc: {line}", flush=True)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--rare-classes", type=int, default=5)
+    ap.add_argument("--keep", type=int, default=10, help="training rows kept per rare class")
+    ap.add_argument("--per-sample", default="2,5", help="copies per rare row (comma-separated)")
+    args = ap.parse_args()
+    per_samples = [int(p) for p in args.per_sample.split(",")]
+
+    t_start = time.perf_counter()
+    train = pd.read_csv(DATA / "banking77/train.csv")
+    test = pd.read_csv(DATA / "banking77/test.csv")
+    X_all, _ = embed(train.text.tolist(), "banking77-train")
+    X_test, _ = embed(test.text.tolist(), "banking77-test")
+    seeds = [
+        run_seed(s, train, test, X_all, X_test, args.rare_classes, args.keep, per_samples)
+        for s in range(args.seeds)
+    ]
+
+    names = ["none"] + [f"{m} x{P}" for P in per_samples for m in ("oversample", "curate aug")]
+    names += ["class_weight=balanced", "full data"]
+    table = []
+    for name in names:
+        runs = [s["methods"][name] for s in seeds]
+        row = {"method": name, "train_rows": float(np.mean([r["train_rows"] for r in runs]))}
+        for key in ("rare_acc", "overall_acc", "other_acc"):
+            vals = [r[key] for r in runs]
+            row[key], row[key + "_std"] = float(np.mean(vals)), float(np.std(vals))
+            row[key + "_seeds"] = vals
+        table.append(row)
+
+    n_rare_test = int(np.isin(test.category, seeds[0]["rare_classes"]).sum())
+    print(
+        f"\nbanking77: {args.rare_classes} intents cut to {args.keep} training rows each "
+        f"(seeded per seed), {args.seeds} seeds; test: {n_rare_test} rows of the rare intents, "
+        f"{len(test)} in all. mean ± std over seeds (population std)"
+    )
+    hdr = (
+        f"{'method':<21} {'train rows':>10} {'rare-class acc':>16} {'Δ vs none':>9} "
+        f"{'other-class acc':>16} {'overall acc':>16}"
+    )
+    print(hdr)
+    print("-" * len(hdr))
+    base = table[0]
+    for r in table:
+        delta = r["rare_acc"] - base["rare_acc"]
+        print(
+            f"{r['method']:<21} {r['train_rows']:>10.0f} "
+            f"{r['rare_acc']:>8.3f} ± {r['rare_acc_std']:.3f} {delta:>+9.3f} "
+            f"{r['other_acc']:>8.4f} ± {r['other_acc_std']:.4f} "
+            f"{r['overall_acc']:>7.4f} ± {r['overall_acc_std']:.4f}"
+        )
+    print(
+        "per seed, rare-class acc: "
+        + "; ".join(
+            f"{r['method']} " + "/".join(f"{v:.3f}" for v in r["rare_acc_seeds"]) for r in table
+        )
+    )
+    for s in seeds:
+        print(
+            f"seed {s['seed']}: rare {s['rare_classes']}; choose_parents also picked (dropped) "
+            f"{s['other_parent_classes']}"
+        )
+    cos = [s["methods"][f"curate aug x{P}"]["cos_to_parent"] for s in seeds for P in per_samples]
+    print(f"mean cosine between an augmented copy's embedding and its parent's: {np.mean(cos):.3f}")
+    ex = seeds[0]["methods"][f"curate aug x{per_samples[0]}"]["examples"]
+    for e in ex:
+        print(f"  example [{e['recipe']}]: {e['parent']!r} -> {e['copy']!r}")
+    print(
+        f"total {time.perf_counter() - t_start:.0f} s; load average: "
+        f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "augmentation.json"
+    out = {"args": vars(args), "table": table, "seeds": seeds, "load_average": os.getloadavg()}
+    path.write_text(json.dumps(out, indent=2, default=float) + "\n")
+    print(f"wrote {path.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
