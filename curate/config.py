@@ -290,7 +290,7 @@ class ActiveLearningConfig:
     #: ``margin`` (1 - (p1 - p2)), ``entropy`` (normalised) or ``least_confidence`` (1 - p1).
     uncertainty: Literal["margin", "entropy", "least_confidence"] = "margin"
     weights: dict[str, float] = field(
-        default_factory=lambda: {"uncertainty": 1.0, "diversity": 1.0, "similarity": 0.5}
+        default_factory=lambda: {"uncertainty": 1.0, "diversity": 0.25, "similarity": 0.1}
     )
     #: Failure clusters whose misclassified members seed the similarity search.
     target_clusters: int = 3
