@@ -316,6 +316,14 @@ def main() -> None:
     ap.add_argument("--initial", type=int, default=200, help="random labelled rows to start from")
     ap.add_argument("--variants", action="store_true", help="also run the configuration sweep")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes")
+    ap.add_argument(
+        "--pool-copies",
+        type=int,
+        default=1,
+        help="give every pool row this many near-copies in all (same label, embedding plus "
+        "noise of cosine ~0.99): a pool full of near-duplicates, where a batch of pure margin "
+        "picks wastes labels on copies",
+    )
     args = ap.parse_args()
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -328,9 +336,19 @@ def main() -> None:
     X_test, _ = embed_texts(test.text.tolist(), "banking77-test")
     classes = sorted(train.category.unique())
     index = {c: i for i, c in enumerate(classes)}
+    y = train.category.map(index).to_numpy(np.int64)
+    if args.pool_copies > 1:
+        noise_rng = np.random.default_rng(12345)
+        copies = [X] + [
+            X + 0.1 / np.sqrt(X.shape[1]) * noise_rng.normal(size=X.shape).astype(np.float32)
+            for _ in range(args.pool_copies - 1)
+        ]
+        X = np.concatenate(copies)
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        y = np.tile(y, args.pool_copies)
+        train = pd.concat([train] * args.pool_copies, ignore_index=True)
     STATE.update(X=np.ascontiguousarray(X, np.float32), X_test=X_test, classes=classes,
-                 y=train.category.map(index).to_numpy(np.int64),
-                 y_test=test.category.map(index).to_numpy(np.int64))  # fmt: skip
+                 y=y, y_test=test.category.map(index).to_numpy(np.int64))  # fmt: skip
     print(f"banking77: pool {len(train)} rows, {len(classes)} classes, {len(test)} test rows; "
           f"{args.initial} initial labels, {args.rounds} rounds of {args.batch}, "
           f"{args.seeds} seeds")  # fmt: skip
