@@ -92,7 +92,7 @@ def test_full_loop_on_the_demo(ls_env, tmp_path) -> None:
     annotate(ls_env, task_of[agreed["sample_id"]], [remove("image")])
     annotate(ls_env, task_of[agreed["sample_id"]], [remove("image")], key=second)
     expected_remove.add(agreed["sample_id"])
-    pool = next(q for q in of_kind["outlier"] if q["given_label"] is None)
+    pool = next(q for q in of_kind["active_learning"] if q["given_label"] is None)
     annotate(ls_env, task_of[pool["sample_id"]], [choose("7", "image")])
     skipped = next(q for q in of_kind["outlier"] if q["given_label"] is not None)
     annotate(ls_env, task_of[skipped["sample_id"]], [], was_cancelled=True)
