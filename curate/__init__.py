@@ -6,6 +6,7 @@ from curate.config import Config, load_config
 from curate.dataset import build_manifest, summarize
 from curate.embed import EmbedStats, embed_manifest, make_embedder
 from curate.errors import ConfigError, CurateError, DataError, EmbeddingError, WorkspaceError
+from curate.versioning import diff_versions, load, tag_version
 
 __version__ = "0.1.0"
 
@@ -19,8 +20,11 @@ __all__ = [
     "WorkspaceError",
     "__version__",
     "build_manifest",
+    "diff_versions",
     "embed_manifest",
+    "load",
     "load_config",
     "make_embedder",
     "summarize",
+    "tag_version",
 ]

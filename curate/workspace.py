@@ -541,6 +541,7 @@ def init_workspace(
         )
     _ensure_git(root)
     _ensure_dvc(root)
+    _ensure_remote(root)
     for path, text in files.items():
         write_text(text, path)
     _extend_gitignore(root)
@@ -584,6 +585,26 @@ def _ensure_git(root: Path) -> None:
     )
     if proc.returncode != 0:
         run_tool(["git", "init", "-q"], root, "initialise a git repository")
+
+
+#: The default DVC remote `curate init` configures: a local folder, no server needed.
+DEFAULT_REMOTE = "curate-local"
+
+
+def _ensure_remote(root: Path) -> None:
+    """A default DVC remote if there is none: ``.curate/dvc-remote`` in the workspace, by
+    absolute path, so other clones on this machine can pull from it. Point it elsewhere with
+    ``dvc remote add -d -f curate-local <url>`` (or any remote name)."""
+    remotes = run_tool(dvc_command("remote", "list"), root, "list DVC remotes").stdout
+    if remotes.strip():
+        return
+    folder = root / ".curate" / "dvc-remote"
+    folder.mkdir(parents=True, exist_ok=True)
+    run_tool(
+        dvc_command("remote", "add", "-d", DEFAULT_REMOTE, str(folder)),
+        root,
+        "configure the default DVC remote",
+    )
 
 
 def _ensure_dvc(root: Path) -> None:

@@ -14,10 +14,13 @@ def test_public_api_is_pinned() -> None:
         "WorkspaceError",
         "__version__",
         "build_manifest",
+        "diff_versions",
         "embed_manifest",
+        "load",
         "load_config",
         "make_embedder",
         "summarize",
+        "tag_version",
     ]
     for name in curate.__all__:
         assert hasattr(curate, name), name
