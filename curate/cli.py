@@ -66,6 +66,7 @@ STAGES = {
     "analysis": "Stage: failure clusters and metadata slices of the reference model's errors.",
     "candidates": "Stage: the active-learning batch from the unlabelled pool.",
     "augment": "Stage: augmentation candidates for rare classes and the top failure clusters.",
+    "evaluate": "Stage: train on this version, score the held-out split (metrics with CIs).",
     "queue": "Stage: merge every check's findings into the prioritised review queue.",
 }
 
@@ -391,6 +392,13 @@ def _report_demo(summary: dict) -> None:
         click.echo(
             f"augmentation: {aug['rows']} candidates from {aug['parents']} parents ({reasons}) "
             "in candidates/augmentation.parquet"
+        )
+    ev = summary.get("evaluation/metrics.json")
+    if ev and "accuracy" in ev:
+        click.echo(
+            f"evaluation: reference classifier trained on this version scores accuracy "
+            f"{ev['accuracy']:.3f} [{ev['accuracy_ci_low']:.3f}, {ev['accuracy_ci_high']:.3f}] on "
+            f"the {ev['split']} split ({ev['eval_rows']} rows)"
         )
     queue = summary.get("review/queue_summary.json")
     if queue:

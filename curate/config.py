@@ -318,6 +318,17 @@ class AugmentationConfig:
     image_ops: tuple[str, ...] = ("crop", "brightness", "contrast")
 
 
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Before/after evaluation of a dataset version (section ``evaluate``)."""
+
+    #: The held-out split the reference classifier is scored on (ideally verified clean;
+    #: keep review decisions away from it, or versions are scored on different labels).
+    split: str = "test"
+    #: Bootstrap resamples of the evaluation rows for the 95% intervals.
+    bootstrap: int = 1000
+
+
 #: Kinds of review item and their default priority weights (see README, 'Review loop').
 REVIEW_KINDS = ("label_issue", "leakage", "duplicate_group", "outlier", "active_learning")
 
@@ -379,6 +390,7 @@ class Config:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     active_learning: ActiveLearningConfig = field(default_factory=ActiveLearningConfig)
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     seed: int = 0
 
     def path(self, relative: str | Path) -> Path:

@@ -184,6 +184,7 @@ def build_demo(
             "analysis/summary.json",
             "candidates/active_learning_summary.json",
             "candidates/augmentation_summary.json",
+            "evaluation/metrics.json",
             "review/queue_summary.json",
         ):
             summary[name] = json.loads((root / name).read_text())

@@ -172,7 +172,8 @@ def _pipeline_outputs(root: Path) -> set[str]:
     spec = yaml.safe_load((root / "dvc.yaml").read_text()) or {}
     paths = {"dvc.lock"}
     for stage in (spec.get("stages") or {}).values():
-        for entry in (stage.get("metrics") or []) + (stage.get("outs") or []):
+        for entry in [*(stage.get("metrics") or []), *(stage.get("outs") or []),
+                      *(stage.get("plots") or [])]:  # fmt: skip
             path = next(iter(entry)) if isinstance(entry, dict) else entry
             paths.add(str(path))
             paths.add(str(Path(path).parent / ".gitignore"))

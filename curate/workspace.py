@@ -195,6 +195,15 @@ augmentation:
   image_ops: [crop, brightness, contrast]   # also: hflip, vflip (when mirroring keeps the label)
 """
 
+EVALUATE_YAML = """\
+# Before/after evaluation: the reference classifier trained on this version's train split,
+# scored on a held-out split (ideally verified clean; keep review decisions away from it).
+# `dvc metrics diff v1 v2` then shows whether curation helped; see README, 'Dataset versions'.
+evaluate:
+  split: test             # the held-out evaluation split
+  bootstrap: 1000         # resamples for the 95% intervals
+"""
+
 CORRECTIONS_README = """\
 # Corrections log
 
@@ -377,6 +386,34 @@ def render_dvc_yaml(deps: Sequence[str], modality: str = "text") -> str:
             "outs": augment_outs,
             "metrics": [{layout.AUGMENTATION_SUMMARY: {"cache": False}}],
         },
+        "evaluate": {
+            "cmd": "curate evaluate",
+            "deps": [layout.MANIFEST, layout.EMBEDDINGS, layout.LABEL_SUMMARY],
+            "params": [
+                "seed",
+                {"configs/evaluate.yaml": ["evaluate"]},
+                {"configs/predict.yaml": ["predict"]},
+            ],
+            "metrics": [{layout.EVALUATION: {"cache": False}}],
+            "plots": [
+                {
+                    layout.EVALUATION_PER_CLASS: {
+                        "cache": False,
+                        "x": "f1",
+                        "y": "class",
+                        "template": "bar_horizontal",
+                    }
+                },
+                {
+                    layout.EVALUATION_PREDICTIONS: {
+                        "cache": False,
+                        "x": "predicted",
+                        "y": "actual",
+                        "template": "confusion",
+                    }
+                },
+            ],
+        },
         "queue": {
             "cmd": "curate queue",
             "deps": [
@@ -530,6 +567,7 @@ def init_workspace(
         root / "configs" / "analysis.yaml": ANALYSIS_YAML,
         root / "configs" / "active_learning.yaml": ACTIVE_LEARNING_YAML,
         root / "configs" / "augmentation.yaml": AUGMENTATION_YAML,
+        root / "configs" / "evaluate.yaml": EVALUATE_YAML,
         # The corrections log must exist (the apply stage depends on it) and lives in git.
         root / layout.CORRECTIONS / "README.md": CORRECTIONS_README,
     }

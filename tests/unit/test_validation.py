@@ -387,7 +387,7 @@ def test_config_unknown_section(tmp_path: Path) -> None:
     assert "unknown config section(s)" in err
     assert (
         "Known sections are: active_learning, analysis, augmentation, data, duplicates, "
-        "embed, index, label, outlier, predict, redundancy, review, seed" in err
+        "embed, evaluate, index, label, outlier, predict, redundancy, review, seed" in err
     )
 
 

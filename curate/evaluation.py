@@ -1,0 +1,71 @@
+"""Before/after evaluation: train the reference classifier on a version's train split, score
+it on the held-out evaluation split, with bootstrap intervals.
+
+The metrics (accuracy and macro-F1 with 95% bootstrap intervals, per-class F1) are DVC metrics
+and plots, so ``dvc metrics diff REV_A REV_B`` shows whether curation helped. A difference is
+*within noise* when it is smaller than the half-width of the interval; the label-issue stage's
+estimate of the evaluation split's own label noise is reported beside it, because scores
+measured against noisy labels cannot resolve differences below that noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def bootstrap_ci(
+    y_true: np.ndarray, y_pred: np.ndarray, metric, n: int, seed: int
+) -> tuple[float, float]:
+    """95% percentile bootstrap interval of ``metric(y_true, y_pred)`` over the rows."""
+    rng = np.random.default_rng(seed)
+    values = np.empty(n)
+    m = len(y_true)
+    for i in range(n):
+        idx = rng.integers(0, m, m)
+        values[i] = metric(y_true[idx], y_pred[idx])
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def evaluate(
+    X_train: np.ndarray,
+    y_train: Sequence[str],
+    X_eval: np.ndarray,
+    y_eval: Sequence[str],
+    model,
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """Fit ``model`` on the train rows, score the evaluation rows."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    y_train = np.asarray(y_train, object)
+    y_eval = np.asarray(y_eval, object)
+    model.fit(X_train, y_train)
+    pred = np.asarray(model.predict(X_eval), object)
+    classes = sorted(set(y_train.tolist()) | set(y_eval.tolist()))
+
+    def macro_f1(t, p):
+        return f1_score(t, p, labels=classes, average="macro", zero_division=0)
+
+    acc = float(accuracy_score(y_eval, pred))
+    f1 = float(macro_f1(y_eval, pred))
+    acc_ci = bootstrap_ci(y_eval, pred, accuracy_score, bootstrap, seed)
+    f1_ci = bootstrap_ci(y_eval, pred, macro_f1, bootstrap, seed)
+    per_class = f1_score(y_eval, pred, labels=classes, average=None, zero_division=0)
+    return {
+        "train_rows": int(len(y_train)),
+        "eval_rows": int(len(y_eval)),
+        "accuracy": acc,
+        "accuracy_ci_low": acc_ci[0],
+        "accuracy_ci_high": acc_ci[1],
+        "macro_f1": f1,
+        "macro_f1_ci_low": f1_ci[0],
+        "macro_f1_ci_high": f1_ci[1],
+        "within_noise_below": round((acc_ci[1] - acc_ci[0]) / 2, 6),
+        "per_class_f1": {c: float(v) for c, v in zip(classes, per_class, strict=True)},
+        "predictions": pred.tolist(),
+    }

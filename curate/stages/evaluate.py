@@ -1,0 +1,71 @@
+"""Stage ``evaluate``: the reference classifier trained on this version, scored on the
+held-out evaluation split (DVC metrics and plots)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from curate import layout
+from curate.artifacts import write_json, write_text
+from curate.config import load_config
+from curate.evaluation import evaluate
+from curate.manifest import read_embeddings, read_manifest
+from curate.predict import make_model
+
+
+def run(root: str | Path = ".") -> dict:
+    cfg = load_config(root)
+    manifest = read_manifest(cfg.path(layout.MANIFEST))
+    embeddings = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
+    labels = manifest.column("label").to_pylist()
+    splits = manifest.column("split").to_pylist()
+    ids = manifest.column("sample_id").to_pylist()
+    split = cfg.evaluate.split
+    train = np.array(
+        [s == "train" and lab is not None for s, lab in zip(splits, labels, strict=True)]
+    )
+    held = np.array([s == split and lab is not None for s, lab in zip(splits, labels, strict=True)])
+    if not held.any() or not train.any():
+        # Not an error: many datasets have no held-out split. The outputs still exist (DVC).
+        skipped = {
+            "split": split,
+            "skipped": f"no evaluation: {int(train.sum())} labelled train rows and "
+            f"{int(held.sum())} labelled rows in split {split!r}; set evaluate.split in "
+            "configs/evaluate.yaml to a held-out split with labels",
+        }
+        write_text("sample_id,actual,predicted\n", cfg.path(layout.EVALUATION_PREDICTIONS))
+        write_json([], cfg.path(layout.EVALUATION_PER_CLASS))
+        write_json(skipped, cfg.path(layout.EVALUATION))
+        return skipped
+    result = evaluate(
+        embeddings[train],
+        [labels[i] for i in np.flatnonzero(train)],
+        embeddings[held],
+        [labels[i] for i in np.flatnonzero(held)],
+        make_model(cfg.predict, cfg.seed),
+        bootstrap=cfg.evaluate.bootstrap,
+        seed=cfg.seed,
+    )
+    noise = None
+    label_summary = cfg.path(layout.LABEL_SUMMARY)
+    if label_summary.is_file():
+        per_split = json.loads(label_summary.read_text()).get("per_split", {})
+        noise = (per_split.get(split) or {}).get("noise_rate")
+    predictions = result.pop("predictions")
+    per_class = result.pop("per_class_f1")
+    metrics = {**result, "split": split, "eval_label_noise_estimate": noise}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["sample_id", "actual", "predicted"])
+    for i, pred in zip(np.flatnonzero(held), predictions, strict=True):
+        writer.writerow([ids[i], labels[i], pred])
+    write_text(out.getvalue(), cfg.path(layout.EVALUATION_PREDICTIONS))
+    write_json([{"class": c, "f1": f} for c, f in per_class.items()],
+               cfg.path(layout.EVALUATION_PER_CLASS))  # fmt: skip
+    write_json(metrics, cfg.path(layout.EVALUATION))
+    return metrics
