@@ -160,6 +160,31 @@ def version_tag(name: str, message: str | None, workspace: Path) -> None:
     _echo_json(tag_version(workspace, name, message))
 
 
+@main.command()
+@click.option("--reference", required=True, help="A git revision (tag) of the workspace, or a "
+              "workspace folder.")  # fmt: skip
+@click.option(
+    "--current",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The new batch: .csv, .tsv, .parquet or .jsonl with the input column.",
+)
+@click.option("--alpha", default=0.01, show_default=True, help="Significance level.")
+@click.option("--fail-on-drift", is_flag=True, help="Exit 1 when drift is significant.")
+@_workspace_option
+@_handle_errors
+def drift(reference: str, current: Path, alpha: float, fail_on_drift: bool, workspace: Path):
+    """Compare a new batch with a dataset version: class frequencies, embedding distribution
+    (classifier two-sample test) and the regions that grew or shrank."""
+    from curate.drift import drift_report
+
+    report = drift_report(workspace, reference, current, alpha=alpha)
+    _echo_json(report)
+    if report["drift"] and fail_on_drift:
+        click.echo("error: significant drift (--fail-on-drift)", err=True)
+        sys.exit(1)
+
+
 @main.command(name="diff")
 @click.argument("rev_a")
 @click.argument("rev_b")

@@ -1,0 +1,230 @@
+"""Drift between a dataset version and a new batch (``curate drift``).
+
+Three views, each with a p-value where a test applies:
+
+* **class frequencies** (when the batch has labels): chi-square test of the reference's and
+  the batch's class counts;
+* **embedding distribution**, two tests: a classifier two-sample test (a logistic regression
+  learns to tell batch rows from an equally large seeded sample of reference rows; under no
+  drift its 5-fold cross-validated accuracy is a fair coin, so the one-sided binomial p-value
+  of the correct predictions tests a shift of the distribution's mass), and a novelty test
+  (the batch rows' mean cosine similarity to their 10 nearest reference rows against that of
+  held-out reference rows, one-sided Mann-Whitney U: new kinds of data, such as out-of-scope
+  queries, sit far from everything in the reference even when a linear classifier cannot
+  separate them);
+* **regions**: k-means clusters of the reference; the clusters whose share grew or shrank
+  most in the batch, to say *where* it differs.
+
+The batch has drifted when any p-value is below ``alpha`` (default 0.01) divided by the number
+of tests (Bonferroni), so the false-alarm rate stays at most ``alpha``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def class_shift(ref_labels: Sequence[str], cur_labels: Sequence[str]) -> dict:
+    """Chi-square test of the class counts (classes new in the batch count too)."""
+    from scipy.stats import chi2_contingency
+
+    a, b = Counter(ref_labels), Counter(cur_labels)
+    classes = sorted(a.keys() | b.keys())
+    table = np.array([[a.get(c, 0) for c in classes], [b.get(c, 0) for c in classes]]) + 0.5
+    chi2, p, dof, _ = chi2_contingency(table)
+    ref_n, cur_n = sum(a.values()), sum(b.values())
+    changes = sorted(
+        (
+            {"class": c, "reference": a.get(c, 0) / ref_n, "current": b.get(c, 0) / cur_n}
+            for c in classes
+        ),
+        key=lambda r: -abs(r["current"] - r["reference"]),
+    )
+    return {"chi2": float(chi2), "dof": int(dof), "p_value": float(p), "largest": changes[:5]}
+
+
+def embedding_shift(ref: np.ndarray, cur: np.ndarray, *, seed: int = 0) -> dict:
+    """Classifier two-sample test (module docstring)."""
+    from scipy.stats import binom
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    rng = np.random.default_rng(seed)
+    m = min(len(ref), len(cur))
+    ref_s = ref[rng.choice(len(ref), m, replace=False)]
+    cur_s = cur[rng.choice(len(cur), m, replace=False)]
+    X = np.vstack([ref_s, cur_s])
+    y = np.r_[np.zeros(m), np.ones(m)]
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    pred = cross_val_predict(LogisticRegression(max_iter=1000), X, y, cv=folds)
+    correct = int((pred == y).sum())
+    p = float(binom.sf(correct - 1, len(y), 0.5))
+    return {"samples_each": int(m), "accuracy": correct / len(y), "p_value": p}
+
+
+def novelty_shift(ref: np.ndarray, cur: np.ndarray, *, k: int = 10, seed: int = 0) -> dict:
+    """Are batch rows farther from the reference than reference rows are? (module docstring)"""
+    from scipy.stats import mannwhitneyu
+
+    from curate.index import nearest_in
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(ref))
+    held = order[: min(len(cur), len(ref) // 3)]
+    base = ref[order[len(held) :]]
+
+    def mean_sim(X):
+        return nearest_in(base, X, k)[1].mean(axis=1)
+
+    control, batch = mean_sim(ref[held]), mean_sim(cur)
+    p = float(mannwhitneyu(batch, control, alternative="less").pvalue)
+    return {
+        "k": k,
+        "control_rows": int(len(held)),
+        "reference_similarity": float(np.median(control)),
+        "current_similarity": float(np.median(batch)),
+        "p_value": p,
+    }
+
+
+def region_shift(
+    ref: np.ndarray, cur: np.ndarray, *, clusters: int | None = None, seed: int = 0
+) -> list[dict]:
+    """Reference k-means clusters ranked by how much their share changed in the batch."""
+    from curate.analysis.clusters import default_clusters
+    from curate.index import kmeans, nearest_in
+
+    k = clusters or min(50, default_clusters(len(ref)))
+    centroids, ref_assign = kmeans(ref, k, seed=seed)
+    cur_assign = nearest_in(centroids, cur, 1)[0][:, 0]
+    ref_share = np.bincount(ref_assign, minlength=len(centroids)) / len(ref)
+    cur_share = np.bincount(cur_assign, minlength=len(centroids)) / len(cur)
+    order = np.argsort(-np.abs(cur_share - ref_share), kind="stable")
+    return [
+        {
+            "cluster": int(c),
+            "reference_share": float(ref_share[c]),
+            "current_share": float(cur_share[c]),
+            "change": "grew" if cur_share[c] > ref_share[c] else "shrank",
+        }  # fmt: skip
+        for c in order[:5]
+    ]
+
+
+def compare(
+    ref_emb: np.ndarray,
+    cur_emb: np.ndarray,
+    *,
+    ref_labels: Sequence[str] | None = None,
+    cur_labels: Sequence[str] | None = None,
+    alpha: float = 0.01,
+    seed: int = 0,
+) -> dict:
+    """All three views and the verdict."""
+    report: dict = {
+        "reference_rows": int(len(ref_emb)),
+        "current_rows": int(len(cur_emb)),
+        "alpha": alpha,
+        "embedding": embedding_shift(ref_emb, cur_emb, seed=seed),
+        "novelty": novelty_shift(ref_emb, cur_emb, seed=seed),
+        "regions": region_shift(ref_emb, cur_emb, seed=seed),
+    }
+    p_values = [report["embedding"]["p_value"], report["novelty"]["p_value"]]
+    if ref_labels is not None and cur_labels is not None:
+        ref_l = [x for x in ref_labels if x is not None]
+        cur_l = [x for x in cur_labels if x is not None]
+        if ref_l and cur_l:
+            report["classes"] = class_shift(ref_l, cur_l)
+            p_values.append(report["classes"]["p_value"])
+    report["tests"] = len(p_values)
+    report["drift"] = bool(min(p_values) < alpha / len(p_values))
+    return report
+
+
+def _read_batch(path, cfg):
+    """The batch's inputs (and labels, if it has them) as the workspace's data contract names
+    them."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from curate.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} (the --current batch) does not exist.")
+    readers = {
+        ".csv": pd.read_csv,
+        ".tsv": lambda p: pd.read_csv(p, sep="\t"),
+        ".parquet": pd.read_parquet,
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+    }
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(
+            f"{path}: expected a .csv, .tsv, .parquet or .jsonl file, found {path.suffix!r}."
+        )
+    frame = reader(path)
+    column = cfg.data.input_column
+    if column not in frame.columns:
+        raise DataError(
+            f"{path} has no column {column!r} (data.input_column); columns are: "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    labels = None
+    if cfg.data.label_column and cfg.data.label_column in frame.columns:
+        labels = [None if pd.isna(v) else str(v) for v in frame[cfg.data.label_column]]
+    return frame[column].tolist(), labels
+
+
+def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> dict:
+    """``curate drift``: the batch in file ``current`` against ``reference`` (a git revision
+    of the workspace, or a workspace folder), embedded with the workspace's embedder."""
+    import io
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate import layout
+    from curate.config import load_config
+    from curate.embed import l2_normalise, make_embedder, to_matrix
+    from curate.errors import DataError
+    from curate.versioning import _open
+
+    cfg = load_config(workspace)
+    if cfg.data.modality not in ("text", "embedding"):
+        raise DataError(
+            f"curate drift compares text or precomputed-embedding data so far; this workspace "
+            f"holds {cfg.data.modality!r} data."
+        )
+    if Path(reference).is_dir():
+        ref_root = Path(reference)
+        manifest = pq.read_table(ref_root / layout.MANIFEST, columns=["sample_id", "label"])
+        emb = pq.read_table(ref_root / layout.EMBEDDINGS)
+    else:
+        repo = str(Path(workspace).resolve())
+        manifest = pq.read_table(io.BytesIO(_open(layout.MANIFEST, repo, reference)),
+                                 columns=["sample_id", "label"])  # fmt: skip
+        emb = pq.read_table(io.BytesIO(_open(layout.EMBEDDINGS, repo, reference)))
+    if not emb.column("sample_id").equals(manifest.column("sample_id")):
+        raise DataError(f"the embeddings at {reference} do not match its manifest.")
+    ref_emb = to_matrix(emb.column("embedding"))
+    inputs, labels = _read_batch(current, cfg)
+    if cfg.data.modality == "text":
+        embedder = make_embedder(cfg)
+        embedder.prepare()
+        cur_emb = embedder.embed(pa.table({"input": [str(x) for x in inputs]}))
+    else:
+        cur_emb = np.asarray([np.asarray(v, np.float32) for v in inputs])
+    cur_emb = l2_normalise(np.asarray(cur_emb, np.float32))
+    report = compare(
+        ref_emb, cur_emb, ref_labels=manifest.column("label").to_pylist(), cur_labels=labels,
+        alpha=alpha, seed=cfg.seed,
+    )  # fmt: skip
+    report["reference"] = reference
+    report["current"] = str(current)
+    return report

@@ -1,0 +1,124 @@
+"""Drift between a version and a new batch: out-of-scope queries flagged, same-distribution
+batches not (clinc150), class shift, and the CLI gate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from curate.cli import main
+from curate.drift import class_shift, compare
+from tests.helpers import write_workspace
+
+CLINC = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared/data/clinc150"
+
+
+@pytest.fixture(scope="module")
+def clinc_embeddings():
+    path = CLINC / "data_full.parquet"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    from curate.config import TextEmbedConfig
+    from curate.embed.text import TextEmbedder
+
+    frame = pd.read_parquet(path)
+    rng = np.random.default_rng(0)
+    scope = frame[~frame.split.str.startswith("oos")].reset_index(drop=True)
+    oos = frame[frame.split.str.startswith("oos")].reset_index(drop=True)
+    pick = rng.permutation(len(scope))[: 1500 + 20 * 200 + 150]
+    texts = scope.text.iloc[pick].tolist() + oos.text.iloc[rng.permutation(len(oos))[:50]].tolist()
+    embedder = TextEmbedder(TextEmbedConfig())
+    X = embedder.embed(pa.table({"input": texts}))
+    return X[:1500], X[1500 : 1500 + 4000], X[5500:5650], X[5650:]
+
+
+@pytest.mark.slow
+def test_clinc150_out_of_scope_batch_is_flagged_and_same_distribution_is_not(
+    clinc_embeddings,
+) -> None:
+    reference, same, scope_part, oos_part = clinc_embeddings
+    false_alarms = 0
+    p_values = []
+    for i in range(20):
+        batch = same[i * 200 : (i + 1) * 200]
+        report = compare(reference, batch, seed=i)
+        false_alarms += report["drift"]
+        p_values.append(min(report["embedding"]["p_value"], report["novelty"]["p_value"]))
+    print(f"false alarms over 20 same-distribution batches at alpha 0.01: {false_alarms}; "
+          f"median p {np.median(p_values):.3f}")  # fmt: skip
+    assert false_alarms <= 2
+    mixed = np.vstack([scope_part, oos_part])  # 150 in-scope + 50 out-of-scope queries
+    report = compare(reference, mixed, seed=0)
+    print(
+        f"oos batch: classifier accuracy {report['embedding']['accuracy']:.3f} "
+        f"(p {report['embedding']['p_value']:.2e}); novelty p {report['novelty']['p_value']:.2e}"
+    )
+    # Out-of-scope queries are new kinds of data: the novelty test sees them, a linear
+    # classifier on 200 vs 200 rows does not.
+    assert report["drift"] and report["novelty"]["p_value"] < 0.005
+    assert report["regions"][0]["change"] in ("grew", "shrank")
+
+
+def test_class_shift() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.choice(["a", "b", "c"], 2000, p=[0.5, 0.3, 0.2]).tolist()
+    same = rng.choice(["a", "b", "c"], 500, p=[0.5, 0.3, 0.2]).tolist()
+    shifted = rng.choice(["a", "b", "c"], 500, p=[0.2, 0.3, 0.5]).tolist()
+    assert class_shift(ref, same)["p_value"] > 0.01
+    report = class_shift(ref, shifted)
+    assert report["p_value"] < 1e-6 and report["largest"][0]["class"] in ("a", "c")
+
+
+def test_cli_gate_on_precomputed_embeddings(tmp_path) -> None:
+    from curate.stages import apply, embed, ingest
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 8))
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"r{i}" for i in range(400)],
+                "embedding": X.tolist(),
+                "label": ["a", "b"] * 200,
+            }
+        ),  # fmt: skip
+        tmp_path / "rows.parquet",
+    )
+    write_workspace(tmp_path, {"sources": [{"path": "rows.parquet"}], "modality": "embedding",
+                               "input_column": "embedding", "id_column": "id"})  # fmt: skip
+    for stage in (ingest, apply, embed):
+        stage.run(tmp_path)
+    same = rng.normal(size=(150, 8))
+    moved = rng.normal(size=(150, 8)) + np.r_[1.5, np.zeros(7)]
+    for name, batch in (("same", same), ("moved", moved)):
+        pq.write_table(pa.table({"embedding": batch.tolist()}), tmp_path / f"{name}.parquet")
+
+    def run(name):
+        return CliRunner().invoke(main, ["drift", "--reference", str(tmp_path), "--current",
+                                         str(tmp_path / f"{name}.parquet"), "--fail-on-drift",
+                                         "-w", str(tmp_path)])  # fmt: skip
+
+    ok, bad = run("same"), run("moved")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["drift"] is False
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["drift"] is True
+    assert "significant drift" in bad.stderr
+    missing = CliRunner().invoke(
+        main,
+        [
+            "drift",
+            "--reference",
+            str(tmp_path),
+            "--current",
+            str(tmp_path / "nope.parquet"),
+            "-w",
+            str(tmp_path),
+        ],
+    )
+    assert missing.exit_code == 2 and "does not exist" in missing.output  # fmt: skip
