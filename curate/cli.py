@@ -68,6 +68,7 @@ STAGES = {
     "augment": "Stage: augmentation candidates for rare classes and the top failure clusters.",
     "evaluate": "Stage: train on this version, score the held-out split (metrics with CIs).",
     "queue": "Stage: merge every check's findings into the prioritised review queue.",
+    "report": "Stage: the self-contained HTML report of this version (report/index.html).",
 }
 
 

@@ -29,7 +29,7 @@ from curate.errors import DataError, WorkspaceError
 #: Issue summaries compared by :func:`diff_versions`: file -> {name: key path}.
 ISSUE_COUNTS = {
     layout.LABEL_SUMMARY: {"label issues": ("issues",)},
-    layout.DUPLICATES_SUMMARY: {"duplicate groups": ("groups",)},
+    layout.DUPLICATES_SUMMARY: {"duplicate groups": ("near_duplicate", "groups")},
     layout.OUTLIERS_SUMMARY: {"outliers": ("outliers",)},
 }
 

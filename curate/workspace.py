@@ -414,6 +414,24 @@ def render_dvc_yaml(deps: Sequence[str], modality: str = "text") -> str:
                 },
             ],
         },
+        "report": {
+            "cmd": "curate report",
+            "deps": [
+                layout.MANIFEST,
+                layout.MANIFEST_SUMMARY,
+                layout.LABEL_ISSUES,
+                layout.LABEL_SUMMARY,
+                layout.DUPLICATES,
+                layout.OUTLIERS_SUMMARY,
+                layout.FAILURE_CLUSTERS,
+                layout.ANALYSIS_SUMMARY,
+                layout.ACTIVE_LEARNING,
+                layout.EVALUATION,
+                layout.CHANGELOG,
+                layout.REVIEW_SUMMARY,
+            ],
+            "outs": [{layout.REPORT: {"cache": False}}],
+        },
         "queue": {
             "cmd": "curate queue",
             "deps": [

@@ -114,6 +114,8 @@ def test_versions_tag_load_from_a_clone_and_diff(tmp_path: Path) -> None:
     } | {(pool, None, "3")}
     assert changes["moved"] == [{"sample_id": pool, "from": "unlabeled", "to": "train"}]
     assert set(changes["issues"]) == {"label issues", "duplicate groups", "outliers"}
+    assert all(v["before"] is not None for v in changes["issues"].values())
+    assert changes["issues"]["duplicate groups"]["before"] == 65
     table = CliRunner().invoke(main, ["diff", "v1", "v2", "-w", str(clone)])
     assert table.exit_code == 0 and "relabelled" in table.output
 
