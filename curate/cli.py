@@ -232,6 +232,13 @@ def diff(rev_a: str, rev_b: str, repo: str | None, as_json: bool, workspace: Pat
         for cls, v in result["classes"].items():
             table.add_row(cls, str(v["before"]), str(v["after"]))
         console.print(table)
+    ev = result.get("evaluation")
+    if ev:
+        console.print(
+            f"evaluation on {ev['split']}: accuracy {ev['accuracy']['before']:.4f} -> "
+            f"{ev['accuracy']['after']:.4f} ({ev['accuracy_change']:+.4f}; differences below "
+            f"{ev['within_noise_below']:.4f} are within noise): [bold]{ev['verdict']}[/bold]"
+        )
     table = Table(title="issue counts")
     for c in ("check", "before", "after"):
         table.add_column(c)

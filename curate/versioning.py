@@ -142,9 +142,25 @@ def diff_versions(rev_a: str, rev_b: str, repo: str | Path | None = None) -> dic
                 va = va.get(k) if isinstance(va, dict) else None
                 vb = vb.get(k) if isinstance(vb, dict) else None
             issues[name] = {"before": va, "after": vb}
+    evaluation = None
+    ea, eb = _metrics(layout.EVALUATION, repo, rev_a), _metrics(layout.EVALUATION, repo, rev_b)
+    if ea.get("accuracy") is not None and eb.get("accuracy") is not None:
+        change = eb["accuracy"] - ea["accuracy"]
+        noise = max(ea["within_noise_below"], eb["within_noise_below"])
+        evaluation = {
+            "split": eb.get("split"),
+            "accuracy": {"before": ea["accuracy"], "after": eb["accuracy"]},
+            "macro_f1": {"before": ea["macro_f1"], "after": eb["macro_f1"]},
+            "accuracy_change": change,
+            "within_noise_below": noise,
+            "verdict": "within noise"
+            if abs(change) < noise
+            else ("better" if change > 0 else "worse"),
+        }
     return {
         "from": rev_a,
         "to": rev_b,
+        "evaluation": evaluation,
         "rows": {"before": len(a), "after": len(b)},
         "added": sorted(b.keys() - a.keys()),
         "removed": sorted(a.keys() - b.keys()),

@@ -116,6 +116,11 @@ def test_versions_tag_load_from_a_clone_and_diff(tmp_path: Path) -> None:
     assert set(changes["issues"]) == {"label issues", "duplicate groups", "outliers"}
     assert all(v["before"] is not None for v in changes["issues"].values())
     assert changes["issues"]["duplicate groups"]["before"] == 65
+    ev = changes["evaluation"]
+    assert ev["split"] == "test" and ev["verdict"] in ("within noise", "better", "worse")
+    assert (abs(ev["accuracy_change"]) < ev["within_noise_below"]) == (
+        ev["verdict"] == "within noise"
+    )
     table = CliRunner().invoke(main, ["diff", "v1", "v2", "-w", str(clone)])
     assert table.exit_code == 0 and "relabelled" in table.output
 
