@@ -193,7 +193,7 @@ def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> 
     from curate.config import load_config
     from curate.embed import l2_normalise, make_embedder, to_matrix
     from curate.errors import DataError
-    from curate.versioning import _open
+    from curate.versioning import read_at_revision
 
     cfg = load_config(workspace)
     if cfg.data.modality not in ("text", "embedding"):
@@ -207,9 +207,9 @@ def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> 
         emb = pq.read_table(ref_root / layout.EMBEDDINGS)
     else:
         repo = str(Path(workspace).resolve())
-        manifest = pq.read_table(io.BytesIO(_open(layout.MANIFEST, repo, reference)),
+        manifest = pq.read_table(io.BytesIO(read_at_revision(layout.MANIFEST, repo, reference)),
                                  columns=["sample_id", "label"])  # fmt: skip
-        emb = pq.read_table(io.BytesIO(_open(layout.EMBEDDINGS, repo, reference)))
+        emb = pq.read_table(io.BytesIO(read_at_revision(layout.EMBEDDINGS, repo, reference)))
     if not emb.column("sample_id").equals(manifest.column("sample_id")):
         raise DataError(f"the embeddings at {reference} do not match its manifest.")
     ref_emb = to_matrix(emb.column("embedding"))

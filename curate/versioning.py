@@ -35,7 +35,8 @@ ISSUE_COUNTS = {
 
 
 # -- reading a version ---------------------------------------------------------------------
-def _open(path: str, repo: str | None, rev: str | None, mode: str = "rb"):
+def read_at_revision(path: str, repo: str | None, rev: str | None, mode: str = "rb"):
+    """The bytes (or text, mode="r") of ``path`` at ``rev`` of ``repo``, through dvc.api."""
     import dvc.api
 
     try:
@@ -58,7 +59,7 @@ def _open(path: str, repo: str | None, rev: str | None, mode: str = "rb"):
 
 def recorded_md5(path: str, repo: str | None, rev: str | None) -> str | None:
     """The md5 ``dvc.lock`` records for the output ``path`` at ``rev``."""
-    lock = yaml.safe_load(_open("dvc.lock", repo, rev, mode="r")) or {}
+    lock = yaml.safe_load(read_at_revision("dvc.lock", repo, rev, mode="r")) or {}
     for stage in (lock.get("stages") or {}).values():
         for out in stage.get("outs") or []:
             if out.get("path") == path:
@@ -79,7 +80,7 @@ def load(
     or a missing revision or remote is a :class:`~curate.errors.DataError`.
     """
     repo = None if repo is None else str(repo)
-    data = _open(layout.MANIFEST, repo, rev)
+    data = read_at_revision(layout.MANIFEST, repo, rev)
     expected = recorded_md5(layout.MANIFEST, repo, rev)
     actual = hashlib.md5(data).hexdigest()
     if expected is None:
@@ -105,7 +106,7 @@ def load(
 
 def _metrics(path: str, repo: str | None, rev: str | None) -> dict:
     try:
-        return json.loads(_open(path, repo, rev, mode="r"))
+        return json.loads(read_at_revision(path, repo, rev, mode="r"))
     except DataError:
         return {}
 
