@@ -144,40 +144,37 @@ def compare(
     return report
 
 
+#: Fewest batch rows the tests are run on (the classifier test uses 5 folds).
+MIN_BATCH_ROWS = 20
+
+
 def _read_batch(path, cfg):
-    """The batch's inputs (and labels, if it has them) as the workspace's data contract names
-    them."""
+    """The batch's inputs (and labels, if it has them), read and validated by the same reader
+    as the workspace's sources."""
     from pathlib import Path
 
-    import pandas as pd
-
+    from curate.config import SourceConfig
     from curate.errors import DataError
+    from curate.sources import read_source
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path} (the --current batch) does not exist.")
-    readers = {
-        ".csv": pd.read_csv,
-        ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-        ".parquet": pd.read_parquet,
-        ".jsonl": lambda p: pd.read_json(p, lines=True),
-    }
-    reader = readers.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(
-            f"{path}: expected a .csv, .tsv, .parquet or .jsonl file, found {path.suffix!r}."
-        )
-    frame = reader(path)
+    table = read_source(SourceConfig(path=str(path)), path)
     column = cfg.data.input_column
-    if column not in frame.columns:
+    if column not in table.column_names:
         raise DataError(
             f"{path} has no column {column!r} (data.input_column); columns are: "
-            f"{', '.join(map(str, frame.columns))}."
+            f"{', '.join(table.column_names)}."
+        )
+    if table.num_rows < MIN_BATCH_ROWS:
+        raise DataError(
+            f"{path} has {table.num_rows} rows; drift needs at least {MIN_BATCH_ROWS} to test "
+            "anything. Compare a larger batch."
         )
     labels = None
-    if cfg.data.label_column and cfg.data.label_column in frame.columns:
-        labels = [None if pd.isna(v) else str(v) for v in frame[cfg.data.label_column]]
-    return frame[column].tolist(), labels
+    if cfg.data.label_column and cfg.data.label_column in table.column_names:
+        labels = [None if v is None else str(v) for v in table.column(cfg.data.label_column)
+                  .to_pylist()]  # fmt: skip
+    return table.column(column).to_pylist(), labels
 
 
 def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> dict:

@@ -122,3 +122,11 @@ def test_cli_gate_on_precomputed_embeddings(tmp_path) -> None:
         ],
     )
     assert missing.exit_code == 2 and "does not exist" in missing.output  # fmt: skip
+    pq.write_table(pa.table({"embedding": same[:3].tolist()}), tmp_path / "tiny.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    for name, message in (("tiny", "drift needs at least 20"), ("broken", "cannot read")):
+        result = CliRunner().invoke(main, ["drift", "--reference", str(tmp_path), "--current",
+                                           str(tmp_path / f"{name}.parquet"), "-w",
+                                           str(tmp_path)])  # fmt: skip
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "Traceback" not in result.output
