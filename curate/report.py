@@ -42,8 +42,8 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _table(path: Path):
-    return pq.read_table(path).to_pylist() if path.is_file() else []
+def _table(path: Path, columns: list[str] | None = None):
+    return pq.read_table(path, columns=columns).to_pylist() if path.is_file() else []
 
 
 def _thumb(root: Path, value: str) -> str:
@@ -96,7 +96,10 @@ def build_report(root: str | Path, modality: str) -> str:
     """The report page for the workspace at ``root`` (its artifacts must exist)."""
     root = Path(root)
     summary = _read_json(root / layout.MANIFEST_SUMMARY)
-    manifest = {r["sample_id"]: r for r in _table(root / layout.MANIFEST)}
+    manifest = {
+        r["sample_id"]: r
+        for r in _table(root / layout.MANIFEST, ["sample_id", "input", "label", "split"])
+    }
 
     def show(sid: str) -> str:
         value = (manifest.get(sid) or {}).get("input")
@@ -176,7 +179,7 @@ def build_report(root: str | Path, modality: str) -> str:
     out.append("</table>")
 
     groups: dict[str, list[dict]] = {}
-    for r in _table(root / layout.DUPLICATES):
+    for r in _table(root / layout.DUPLICATES, ["sample_id", "split", "group_id", "is_kept"]):
         if r.get("group_id"):
             groups.setdefault(r["group_id"], []).append(r)
     out.append("<h2>Example duplicate groups</h2><table><tr><th>group</th><th>members</th></tr>")
