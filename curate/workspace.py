@@ -100,11 +100,16 @@ index:
 
 DUPLICATES_YAML = """\
 # Exact duplicates (equal content hash), near duplicates (cosine >= threshold, grouped by
-# union-find; text is compared on character 3-grams, other data on the embeddings' kNN graph)
-# and leakage (duplicates across splits or into the pool).
+# union-find; text: character-3-gram candidates verified by word edits, other data: the
+# embeddings' kNN graph) and leakage (duplicates across splits or into the pool).
 duplicates:
   similarity: auto        # auto | lexical | embedding (auto: lexical for text, else embedding)
   threshold: {threshold}{threshold_note}
+  # Text compared lexically: a candidate is a near duplicate when its word edits (a word
+  # dropped, added, moved or misspelt: 1; replaced: 3) are at most this fraction of the longer
+  # text's words (at least 1 from 3 words on). null: the cosine alone decides (then use
+  # threshold 0.93).
+  max_word_edits: 0.25
   # Which member of a duplicate group is kept: labelled first, then by split in this order,
   # then the best label score (pred_probs of the given label), then the earliest in the data.
   keep_split_order: [train, validation, test, unlabeled]
@@ -575,7 +580,11 @@ def init_workspace(
         root / "configs" / "index.yaml": INDEX_YAML,
         root / "configs" / "duplicates.yaml": DUPLICATES_YAML.format(
             threshold=near_duplicate_threshold(DuplicatesConfig(), spec.modality),
-            threshold_note=f"     # cosine; the default for {spec.modality} data, see README",
+            threshold_note=(
+                "     # lexical cosine of the candidates; the default for text, see README"
+                if spec.modality == "text"
+                else f"     # cosine; the default for {spec.modality} data, see README"
+            ),
         ),
         root / "configs" / "outlier.yaml": OUTLIER_YAML,
         root / "configs" / "redundancy.yaml": REDUNDANCY_YAML.format(

@@ -2,9 +2,11 @@
 
 The vectors compared are the caller's: the embeddings (with the pipeline's kNN graph) or, for
 text, lexical character-3-gram vectors (:mod:`curate.embed.lexical`) with a kNN graph built
-over them. Pairs come from the graph (edges at or above the threshold) plus equal content hashes;
-duplicate sets are their connected components (union-find). In each set one member is kept by
-the policy in :mod:`curate.checks.grouping`; the others are issues.
+over them. Pairs come from the graph (edges at or above the threshold) plus equal content hashes.
+When the caller passes the ``texts`` and ``duplicates.max_word_edits`` is set, graph pairs are
+candidates and only those within the word-edit budget (:mod:`curate.checks.word_edits`) are
+kept. Duplicate sets are the connected components of the pairs (union-find). In each set one
+member is kept by the policy in :mod:`curate.checks.grouping`; the others are issues.
 
 Per sample: ``group_id`` (the kept member's sample_id; null for samples with no duplicate),
 ``group_size``, ``is_kept``, ``similarity_to_kept`` (cosine to the kept member; null outside
@@ -22,6 +24,7 @@ import pyarrow as pa
 
 from curate.checks import CheckResult, register
 from curate.checks.grouping import keep_rank, label_conflicts, make_groups
+from curate.checks.word_edits import tokenise, within_word_edits
 from curate.config import DuplicatesConfig, near_duplicate_threshold
 from curate.index.components import edges_from_graph, edges_from_keys, union_find
 from curate.index.graph import KnnGraph
@@ -37,13 +40,16 @@ def find_near_duplicates(
     labels: Sequence[str | None] | None = None,
     splits: Sequence[str] | None = None,
     label_scores: np.ndarray | None = None,
+    texts: Sequence[str] | None = None,
     cfg: DuplicatesConfig | None = None,
 ) -> CheckResult:
     cfg = cfg or DuplicatesConfig()
-    threshold = near_duplicate_threshold(cfg, "embedding")
+    threshold = near_duplicate_threshold(cfg, "embedding" if texts is None else "text")
     n = len(sample_ids)
-    a, b, _ = edges_from_graph(graph.ids, graph.sims, threshold)
-    pairs = int(len(np.unique(np.minimum(a, b) * n + np.maximum(a, b))))
+    verify = texts is not None and cfg.max_word_edits is not None
+    a, b, candidates = near_duplicate_pairs(
+        graph, threshold, texts if verify else None, cfg.max_word_edits
+    )
     if content_hashes is not None:
         ka, kb = edges_from_keys(content_hashes)
         a, b = np.concatenate([a, ka]), np.concatenate([b, kb])
@@ -87,7 +93,12 @@ def find_near_duplicates(
     n_groups = int(len(np.unique(root[member])))
     summary = {
         "threshold": threshold,
-        "pairs_above_threshold": pairs,
+        "pairs_above_threshold": candidates,
+        **(
+            {"max_word_edits": cfg.max_word_edits, "pairs_within_word_edits": int(len(a))}
+            if verify
+            else {}
+        ),
         "groups": n_groups,
         "samples_in_groups": int(member.sum()),
         "duplicates": int(issue.sum()),
@@ -96,3 +107,24 @@ def find_near_duplicates(
         "label_conflict_groups": int(len(np.unique(root[conflict]))),
     }
     return CheckResult(table=table, summary=summary)
+
+
+def near_duplicate_pairs(
+    graph: KnnGraph,
+    threshold: float,
+    texts: Sequence[str] | None = None,
+    max_word_edits: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The near-duplicate pairs ``(a, b)`` (each unordered pair once, ``a < b``) among the
+    graph's edges at or above ``threshold`` and, with ``texts`` and ``max_word_edits``, within
+    the word-edit budget; plus the count of edges at or above the threshold."""
+    n = len(graph.ids)
+    a, b, _ = edges_from_graph(graph.ids, graph.sims, threshold)
+    key = np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+    a, b = key // n, key % n
+    if texts is not None and max_word_edits is not None and len(key):
+        rows = np.unique(np.concatenate([a, b])).tolist()
+        words = dict(zip(rows, tokenise([texts[i] for i in rows]), strict=True))
+        keep = within_word_edits(words, a, b, max_word_edits)
+        a, b = a[keep], b[keep]
+    return a, b, int(len(key))

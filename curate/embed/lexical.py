@@ -3,7 +3,8 @@
 Surface-level copies of a text (case, punctuation, a dropped or swapped word, a typo) keep most
 of its character 3-grams, while a sentence embedding can move far: on banking77 a one-letter
 typo drops the MiniLM cosine to a median of 0.86, below that of many paraphrases. So the
-near-duplicate check compares texts by the cosine of these vectors (see
+near-duplicate check finds its text candidates by the cosine of these vectors, through a kNN
+graph over them, and verifies them by word edits (:mod:`curate.checks.word_edits`; see
 benchmarks/duplicates.py). Texts are casefolded, apostrophes dropped, other punctuation turned
 into spaces; each word, padded with spaces, contributes its 3-grams (binary), hashed into
 ``dim`` dimensions and L2-normalised.

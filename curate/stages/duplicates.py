@@ -1,7 +1,8 @@
 """Stage ``duplicates``: exact and near duplicates and leakage across splits.
 
-Near-duplicates of text are compared on lexical vectors (hashed character 3-grams) through a
-kNN graph built here over them; other data on the embeddings through the knn stage's graph.
+Near-duplicates of text are found on lexical vectors (hashed character 3-grams) through a
+kNN graph built here over them, and verified by word edits (``duplicates.max_word_edits``);
+other data is compared on the embeddings through the knn stage's graph.
 
 Writes issues/duplicates.parquet (one row per sample), issues/leakage.parquet and the
 summary metrics issues/duplicates_summary.json.
@@ -53,20 +54,21 @@ def run(root: str | Path = ".") -> dict:
     dcfg = dataclasses.replace(
         cfg.duplicates, threshold=near_duplicate_threshold(cfg.duplicates, modality)
     )
-    lexical_graph = None
+    lexical_graph = texts = None
     if similarity == "lexical":
         # Text compares lexical vectors; the embeddings and their graph are not read at all.
         from curate.embed.lexical import lexical_vectors
         from curate.index import build_graph
 
-        X = lexical_vectors([str(t) for t in manifest.column("input").to_pylist()])
+        texts = [str(t) for t in manifest.column("input").to_pylist()]
+        X = lexical_vectors(texts)
         graph = lexical_graph = build_graph(X, cfg.index, seed=cfg.seed)
     else:
         X = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
         graph = read_graph(cfg.path(layout.GRAPH), manifest)
     common = {"labels": labels, "splits": splits, "label_scores": scores, "cfg": dcfg}
     exact = checks.get("exact_duplicate")(ids, hashes, **common)
-    near = checks.get("near_duplicate")(ids, X, graph, content_hashes=hashes, **common)
+    near = checks.get("near_duplicate")(ids, X, graph, content_hashes=hashes, texts=texts, **common)
     near.summary["similarity"] = similarity
     if lexical_graph is not None:
         near.summary["lexical_graph"] = lexical_graph.stats

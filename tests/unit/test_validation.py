@@ -415,6 +415,12 @@ def test_config_bad_literal(tmp_path: Path) -> None:
             {"threshold": 1.5},
             "duplicates.threshold must be in (0, 1] or null, found 1.5",
         ),
+        (
+            "duplicates.yaml",
+            "duplicates",
+            {"max_word_edits": 1.5},
+            "duplicates.max_word_edits must be in [0, 1) or null, found 1.5",
+        ),
         ("index.yaml", "index", {"k": 0}, "index.k must be >= 1, found 0"),
         ("outlier.yaml", "outlier", {"rate": -0.1}, "outlier.rate must be in [0, 1], found -0.1"),
         (
