@@ -270,3 +270,17 @@ def test_text_near_duplicates_run_on_lexical_vectors_through_the_stages(tmp_path
     assert len(groups) == 2, rows
     assert rows[0]["group_id"] == rows[8]["group_id"] and rows[1]["group_id"] == rows[9]["group_id"]
     assert rows[6]["group_id"] is None and rows[7]["group_id"] is None
+
+
+def test_a_high_candidate_threshold_for_word_edits_gets_a_note() -> None:
+    from curate.stages.duplicates import candidate_threshold_note
+
+    old = DuplicatesConfig(threshold=0.93)  # a workspace written for the cosine alone
+    note = candidate_threshold_note(old, "text")
+    assert note is not None and "0.93" in note and "0.7" in note and "max_word_edits" in note
+    assert candidate_threshold_note(DuplicatesConfig(threshold=0.7), "text") is None
+    assert (
+        candidate_threshold_note(DuplicatesConfig(threshold=0.93, max_word_edits=None), "text")
+        is None
+    )
+    assert candidate_threshold_note(DuplicatesConfig(threshold=0.997), "image") is None
