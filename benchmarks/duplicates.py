@@ -77,20 +77,18 @@ EXAMPLES = 5  # false-positive pairs printed per dataset
 
 
 def variant_config(variant: str, value: float | None = None):
-    """curate's ``DuplicatesConfig`` for ``variant`` at the swept ``value`` (None: defaults)."""
+    """curate's ``DuplicatesConfig`` for ``variant`` at the swept ``value`` (None: defaults),
+    with the threshold filled in as the duplicates stage fills it for text."""
+    import dataclasses
+
     from curate.config import DuplicatesConfig, near_duplicate_threshold
 
     if variant == "words":
-        cfg = DuplicatesConfig(similarity="lexical")
-        if value is not None:
-            cfg = DuplicatesConfig(similarity="lexical", max_word_edits=value)
+        setting = {} if value is None else {"max_word_edits": value}
+        cfg = DuplicatesConfig(similarity="lexical", **setting)
     else:
         cfg = DuplicatesConfig(similarity=variant, max_word_edits=None, threshold=value)
-    return DuplicatesConfig(
-        similarity=cfg.similarity,
-        max_word_edits=cfg.max_word_edits,
-        threshold=near_duplicate_threshold(cfg, "text"),
-    )
+    return dataclasses.replace(cfg, threshold=near_duplicate_threshold(cfg, "text"))
 
 
 def default_setting(variant: str) -> float:
@@ -736,6 +734,9 @@ def run_planted(name: str, path: Path, seed: int, planted: int) -> dict:
             edges = found_pairs(g, cfg, texts, n)
             es, el = score_pairs(edges, planted_pairs), score_pairs(edges, lenient)
             ep_copies, _ = copy_truth.precision(edges)
+            kept = kept_pairs(res, n)  # what the check reports: each member with its kept one
+            ks, kl = score_pairs(kept, planted_pairs), score_pairs(kept, lenient)
+            kp_copies, _ = copy_truth.precision(kept)
             row = dict(setting=t, threshold=cfg.threshold, max_word_edits=cfg.max_word_edits,
                        groups=s["groups"], largest=res.summary["largest_group"],
                        pairs=s["pairs"], recall=s["recall"],
@@ -747,7 +748,10 @@ def run_planted(name: str, path: Path, seed: int, planted: int) -> dict:
                        purity_lenient=le["purity"], edges=es["pairs"], edge_recall=es["recall"],
                        edge_precision_strict=es["precision"],
                        edge_precision_lenient=el["precision"],
-                       edge_precision_copies=ep_copies, wall_s=wall)  # fmt: skip
+                       edge_precision_copies=ep_copies, kept_pairs=ks["pairs"],
+                       kept_precision_strict=ks["precision"],
+                       kept_precision_lenient=kl["precision"],
+                       kept_precision_copies=kp_copies, wall_s=wall)  # fmt: skip
             sweeps[variant].append(row)
             mark = "*" if t == default_setting(variant) else " "
             print(
@@ -874,6 +878,7 @@ def run_planted(name: str, path: Path, seed: int, planted: int) -> dict:
     compare = [
         (f"curate near_duplicate, default (word edits {default})", d),
         ("  ... its pairs (edges)", edge(d)),
+        ("  ... each flagged member with its kept one", to_kept(d)),
         (f"curate, lexical cosine alone {lex_default} (its default)", lx),
         (f"curate, lexical cosine alone {bl['setting']} (best F1 lenient)", bl),
         (f"curate, embedding similarity {emb_default} (its default)", e),
@@ -903,16 +908,17 @@ def run_planted(name: str, path: Path, seed: int, planted: int) -> dict:
     )
     acceptance = {
         level: {m: bool(r["recall"] >= 0.95 and r[f"precision_{m}"] >= 0.95) for m in notions}
-        for level, r in (("groups", d), ("pairs", edge(d)))
+        for level, r in (("groups", d), ("pairs", edge(d)), ("kept", to_kept(d)))
     }
     print(f"acceptance at the default (word edits {default}): recall >= 0.95 at precision >= 0.95")
     for key, level, r in (
         ("groups", "groups (all member pairs)", d),
         ("pairs", "pairs found (edges)", edge(d)),
+        ("kept", "members with their kept one", to_kept(d)),
     ):
         ok = acceptance[key]
         print(
-            f"  {level:<26} recall {r['recall']:.3f}; precision on planted copies "
+            f"  {level:<28} recall {r['recall']:.3f}; precision on planted copies "
             f"{r['precision_copies']:.3f} {'PASS' if ok['copies'] else 'FAIL'}, lenient "
             f"{r['precision_lenient']:.3f} {'PASS' if ok['lenient'] else 'FAIL'}, strict "
             f"{r['precision_strict']:.3f} {'PASS' if ok['strict'] else 'FAIL'}"
@@ -941,6 +947,27 @@ def edge(row: dict) -> dict:
         precision_copies=row["edge_precision_copies"],
         wall_s=row["wall_s"],
     )
+
+
+def to_kept(row: dict) -> dict:
+    """A sweep row's figures over the (flagged member, kept member) pairs the check reports."""
+    return dict(
+        pairs=row["kept_pairs"],
+        recall=row["recall"],
+        precision_strict=row["kept_precision_strict"],
+        precision_lenient=row["kept_precision_lenient"],
+        precision_copies=row["kept_precision_copies"],
+        wall_s=row["wall_s"],
+    )
+
+
+def kept_pairs(res, n: int) -> np.ndarray:
+    """(member, kept member) keys of every flagged member of the check's result ``res``
+    (sample ids are row numbers)."""
+    gid = res.table.column("group_id").to_pylist()
+    kept = res.table.column("is_kept").to_numpy(zero_copy_only=False)
+    members = [i for i, g in enumerate(gid) if g is not None and not kept[i]]
+    return keys(members, [int(gid[i]) for i in members], n)
 
 
 def found_pairs(graph, cfg, texts: list[str], n: int) -> np.ndarray:

@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from rapidfuzz.distance import OSA, Indel
 
 #: Edit cost of a word replaced by a different (not misspelt) word.
 REPLACED_WORD_COST = 3
@@ -48,8 +49,6 @@ def word_edits(a: Sequence[str], b: Sequence[str], limit: int | None = None) -> 
     """Word edits between the token sequences ``a`` and ``b`` (see the module docstring).
 
     With ``limit``, any count above it may be returned as ``limit + 1`` (early exit)."""
-    from rapidfuzz.distance import OSA, Indel
-
     if a == b:
         return 0
     if limit is not None and abs(len(a) - len(b)) > limit:
@@ -61,13 +60,13 @@ def word_edits(a: Sequence[str], b: Sequence[str], limit: int | None = None) -> 
     # Words common to both texts but outside the longest common subsequence were moved.
     moved = len(a) - len(only_a) - lcs
     # Greedy pairing of misspelt words, from either side (so the count is symmetric).
-    misspelt = max(_pair_misspelt(only_a, only_b, OSA), _pair_misspelt(only_b, only_a, OSA))
+    misspelt = max(_pair_misspelt(only_a, only_b), _pair_misspelt(only_b, only_a))
     left_a, left_b = len(only_a) - misspelt, len(only_b) - misspelt
     replaced = min(left_a, left_b)
     return moved + misspelt + abs(left_a - left_b) + REPLACED_WORD_COST * replaced
 
 
-def _pair_misspelt(words: list[str], others: list[str], osa) -> int:
+def _pair_misspelt(words: list[str], others: list[str]) -> int:
     """How many of ``words`` pair up, first come first served, with a misspelling among
     ``others`` (each used once)."""
     if not words or not others:
@@ -76,19 +75,19 @@ def _pair_misspelt(words: list[str], others: list[str], osa) -> int:
     free = list(others)
     for word in words:
         for j, other in enumerate(free):
-            if _misspelt(word, other, osa):
+            if _misspelt(word, other):
                 pairs += 1
                 del free[j]
                 break
     return pairs
 
 
-def _misspelt(word: str, other: str, osa) -> bool:
+def _misspelt(word: str, other: str) -> bool:
     """Whether two different words are one typo apart (see the module docstring)."""
     return (
         max(len(word), len(other)) >= 3
         and min(len(word), len(other)) >= 2
-        and osa.distance(word, other, score_cutoff=1) <= 1
+        and OSA.distance(word, other, score_cutoff=1) <= 1
     )
 
 
