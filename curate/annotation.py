@@ -34,7 +34,11 @@ def read_long(cfg: Config) -> pa.Table | None:
             "your sample ids. Set data.id_column in configs/data.yaml."
         )
     path = cfg.path(spec.path)
-    table = read_source(SourceConfig(path=spec.path, format=spec.format), path)
+    table = read_source(
+        SourceConfig(path=spec.path, format=spec.format),
+        path,
+        setting="data.annotations.path in configs/data.yaml",
+    )
     for key in ("id_column", "annotator_column", "label_column"):
         name = getattr(spec, key)
         if name not in table.column_names:

@@ -311,13 +311,16 @@ class ActiveLearningConfig:
     ``weights.uncertainty * uncertainty + weights.similarity * similarity
     + weights.diversity * distance`` where ``distance`` is the cosine distance to the nearest
     labelled or already-picked sample, scaled to [0, 1] (a k-center term that spreads the batch).
+    The default is plain margin sampling (diversity and similarity off): measured with
+    ``benchmarks/active_learning.py`` on banking77 and clinc150, no weighting of diversity or
+    similarity tried needed fewer labels on both (see its README section).
     """
 
     batch_size: int = 100
     #: ``margin`` (1 - (p1 - p2)), ``entropy`` (normalised) or ``least_confidence`` (1 - p1).
     uncertainty: Literal["margin", "entropy", "least_confidence"] = "margin"
     weights: dict[str, float] = field(
-        default_factory=lambda: {"uncertainty": 1.0, "diversity": 0.25, "similarity": 0.1}
+        default_factory=lambda: {"uncertainty": 1.0, "diversity": 0.0, "similarity": 0.0}
     )
     #: Failure clusters whose misclassified members seed the similarity search.
     target_clusters: int = 3

@@ -24,23 +24,72 @@ def content_hash(payload: bytes) -> str:
 
 
 def hash_images(
-    root: Path, path: Path, base: Path, rel_paths: list[str | None]
+    root: Path,
+    path: Path,
+    base: Path,
+    rel_paths: list[str | None],
+    allowed: dict[Path, str] | None = None,
+    tracked: list[Path] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Hash image files; return (workspace-relative paths, hashes). ``path`` names the table."""
+    """Hash image files; return (workspace-relative paths, hashes). ``path`` names the table.
+
+    Each file must resolve (symbolic links followed) inside one of ``allowed``: folder -> how
+    the error message names it (default: the workspace ``root`` and ``base``). A file outside
+    the workspace must also lie in one of ``tracked`` (the ingest stage's dependencies), when
+    given, so that DVC notices when it changes.
+    """
+    if allowed is None:
+        allowed = {root: "the workspace", base: "the image folder"}
+    roots: list[tuple[Path, str]] = []
+    for folder, name in allowed.items():
+        if all(folder.resolve() != seen for seen, _ in roots):
+            roots.append((folder.resolve(), name))
     files: list[str] = []
     hashes: list[str] = []
     missing: list[str] = []
-    for rel in rel_paths:
+    outside: list[tuple[int, str, Path]] = []
+    untracked: list[tuple[int, str, Path]] = []
+    workspace = root.resolve()
+    for row, rel in enumerate(rel_paths):
         if rel is None or not rel.strip():
             missing.append("(empty path)")
             continue
         file = Path(rel) if os.path.isabs(rel) else base / rel
+        resolved = file.resolve()
+        if not any(resolved.is_relative_to(folder) for folder, _ in roots):
+            outside.append((row, rel, resolved))
+            continue
+        if (
+            tracked is not None
+            and not resolved.is_relative_to(workspace)
+            and not any(resolved.is_relative_to(dep) for dep in tracked)
+        ):
+            untracked.append((row, rel, resolved))
+            continue
         try:
-            hashes.append(content_hash(file.read_bytes()))
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            hashes.append(content_hash(resolved.read_bytes()))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
             missing.append(str(file))
             continue
-        files.append(_workspace_relative(root, file))
+        files.append(_workspace_relative(root, resolved))
+    if outside:
+        shown = _listed(outside)
+        places = " or ".join(f"{name} ({folder})" for folder, name in roots)
+        raise DataError(
+            f"{path}: {len(outside)} image path(s) resolve outside {places}, e.g. {shown}. "
+            "curate reads images only from folders DVC tracks, so that changing an image "
+            "re-runs the pipeline. Move the images into the workspace, or set data.image_root "
+            "in configs/data.yaml to the folder holding them and list that folder in the "
+            "ingest stage's deps in dvc.yaml."
+        )
+    if untracked:
+        raise DataError(
+            f"{path}: {len(untracked)} image file(s) outside the workspace are not in any "
+            f"dependency of the ingest stage in {root / 'dvc.yaml'}, so `dvc status` would not "
+            f"notice when they change, e.g. {_listed(untracked)}. Add the folder holding them "
+            "(data.image_root) to stages.ingest.deps in dvc.yaml, or move the images into the "
+            "workspace."
+        )
     if missing:
         raise DataError(
             f"{path}: {len(missing)} image file(s) not found or unreadable, e.g. "
@@ -50,10 +99,16 @@ def hash_images(
     return files, hashes
 
 
-def _workspace_relative(root: Path, file: Path) -> str:
-    resolved = file.resolve()
+def _listed(rows: list[tuple[int, str, Path]]) -> str:
+    return ", ".join(
+        f"row {row + 1}: {rel!r}" + (f" (-> {res})" if str(res) != rel else "")
+        for row, rel, res in rows[:MAX_LISTED]
+    )
+
+
+def _workspace_relative(root: Path, resolved: Path) -> str:
     try:
-        return str(resolved.relative_to(root))
+        return str(resolved.relative_to(root.resolve()))
     except ValueError:
         return str(resolved)
 

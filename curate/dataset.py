@@ -14,12 +14,18 @@ The manifest is one Parquet table with these columns, in this order:
     The text, or the image path (relative to the workspace when inside it); null for tabular
     and embedding data, whose inputs are the feature / embedding columns kept beside it.
 ``label``
-    The label as a string; null for the unlabelled pool.
+    The label as a string, surrounding whitespace stripped; null for the unlabelled pool
+    (an empty cell or a real null; ``NA``, ``null``, ``nan`` are labels like any other).
 ``split``
     One of train, validation, test, unlabeled.
 
 then the feature columns (tabular) or the embedding column (embedding modality), then the
 metadata columns, untouched.
+
+CSV/TSV cells are strings byte for byte (see :mod:`curate.sources`); only tabular feature
+columns get a type. Parquet and JSON values of other types become strings by one rule
+(:func:`_as_string`), and nested values (lists, structs) in the text, image path, label, id,
+split and annotator columns are refused.
 """
 
 from __future__ import annotations
@@ -48,7 +54,16 @@ def build_manifest(cfg: Config) -> pa.Table:
 
 def build_manifest_and_annotations(cfg: Config) -> tuple[pa.Table, pa.Table]:
     """The manifest, and the per-annotator labels as a long table (empty without annotators)."""
+    manifest, annotations, _ = ingest_tables(cfg)
+    return manifest, annotations
+
+
+def ingest_tables(cfg: Config) -> tuple[pa.Table, pa.Table, dict[str, int]]:
+    """The manifest, the per-annotator labels, and what ingest normalised on the way:
+    ``labels_stripped`` and ``annotator_labels_stripped`` count the label cells whose
+    surrounding whitespace was removed."""
     data = cfg.data
+    notes = {"labels_stripped": 0, "annotator_labels_stripped": 0}
     long = annotation.read_long(cfg)
     votes = annotation.votes_by_id(long) if long is not None else None
     parts = []
@@ -56,11 +71,12 @@ def build_manifest_and_annotations(cfg: Config) -> tuple[pa.Table, pa.Table]:
     where = _describe_sources(cfg)
     for i, source in enumerate(data.sources):
         path = cfg.path(source.path)
-        table = read_source(source, path)
+        typed = set(data.feature_columns) if data.modality == "tabular" else set()
+        table = read_source(source, path, typed=typed.__contains__)
         if table.num_rows == 0:
             _require_columns(data, path, table, split_fixed=source.split is not None)
             continue
-        part = _normalise_source(cfg, i, path, table, votes)
+        part = _normalise_source(cfg, i, path, table, votes, notes)
         if data.modality == "embedding":
             dims.setdefault(part.schema.field(data.input_column).type.list_size, path)
         parts.append(part)
@@ -76,13 +92,34 @@ def build_manifest_and_annotations(cfg: Config) -> tuple[pa.Table, pa.Table]:
             f"({found}). All embeddings must come from the same model; re-export them, or set "
             "data.embedding_dim in configs/data.yaml to the expected dimension."
         )
+    parts = _unify_metadata(parts, data.metadata_columns)
     manifest = _concat(parts, [cfg.path(s.path) for s in data.sources])
     _check_labels(data, manifest, where)
     ids = _sample_ids(data, manifest, where)
     manifest = manifest.set_column(0, "sample_id", ids)
     # Drop the private bookkeeping columns.
     manifest = manifest.drop_columns([c for c in manifest.column_names if c.startswith("__")])
-    return manifest, annotation.annotation_table(cfg, manifest, long)
+    return manifest, annotation.annotation_table(cfg, manifest, long), notes
+
+
+def _unify_metadata(parts: list[pa.Table], names: tuple[str, ...]) -> list[pa.Table]:
+    """A flat metadata column that is strings in one source (CSV reads it so) and another
+    type in another (Parquet numbers) becomes strings everywhere, by :func:`_as_string`."""
+    for name in names:
+        types = {part.schema.field(name).type for part in parts if name in part.column_names}
+        if (
+            len(types) < 2
+            or not any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in types)
+            or any(pa.types.is_nested(t) for t in types)
+        ):
+            continue
+        parts = [
+            part.set_column(part.column_names.index(name), name, _as_string(part.column(name)))
+            if name in part.column_names
+            else part
+            for part in parts
+        ]
+    return parts
 
 
 def _concat(parts: list[pa.Table], paths: list[Path]) -> pa.Table:
@@ -123,7 +160,12 @@ def summarize(manifest: pa.Table) -> dict[str, Any]:
 
 
 def _normalise_source(
-    cfg: Config, index: int, path: Path, table: pa.Table, votes: dict[str, str] | None
+    cfg: Config,
+    index: int,
+    path: Path,
+    table: pa.Table,
+    votes: dict[str, str] | None,
+    notes: dict[str, int],
 ) -> pa.Table:
     data = cfg.data
     source = data.sources[index]
@@ -131,20 +173,26 @@ def _normalise_source(
     n = table.num_rows
     fmt = resolve_format(source, path)
 
-    annotators = {a: _blank_to_null(_as_string(table.column(a))) for a in data.annotator_columns}
+    annotators = {}
+    for name in data.annotator_columns:
+        column = _string_column(table, name, path, "data.annotator_columns")
+        annotators[name], stripped = _clean_labels(column)
+        notes["annotator_labels_stripped"] += stripped
     if data.label_column:
-        label = _blank_to_null(_as_string(table.column(data.label_column)))
+        column = _string_column(table, data.label_column, path, "data.label_column")
+        label, stripped = _clean_labels(column)
+        notes["labels_stripped"] += stripped
     elif annotators:
         label = _majority_vote(list(annotators.values()))
     elif votes is not None:
-        user_ids = _as_string(table.column(data.id_column)).to_pylist()
+        user_ids = _string_column(table, data.id_column, path, "data.id_column").to_pylist()
         label = pa.array([votes.get(uid) for uid in user_ids], pa.string())
     else:
         label = pa.nulls(n, pa.string())
 
     extra: dict[str, pa.ChunkedArray | pa.Array] = {}
     if data.modality == "text":
-        text = _as_string(table.column(data.input_column))
+        text = _string_column(table, data.input_column, path, "data.input_column")
         missing = _null_rows(text)
         if missing:
             raise DataError(
@@ -157,8 +205,15 @@ def _normalise_source(
         inputs = pa.array(texts, pa.string())
     elif data.modality == "image":
         base = _image_base(cfg, path, fmt)
-        rel_paths = _as_string(table.column(data.input_column)).to_pylist()
-        files, hashes = hash_images(cfg.root, path, base, rel_paths)
+        rel_paths = _string_column(table, data.input_column, path, "data.input_column")
+        files, hashes = hash_images(
+            cfg.root,
+            path,
+            base,
+            rel_paths.to_pylist(),
+            allowed=_image_folders(cfg, base, fmt),
+            tracked=_ingest_dependencies(cfg.root),
+        )
         inputs = pa.array(files, pa.string())
     elif data.modality == "tabular":
         features = table.select(list(data.feature_columns))
@@ -187,7 +242,7 @@ def _normalise_source(
     }
     # User ids are kept aside in a private column until the global uniqueness check.
     if data.id_column:
-        columns["__user_id"] = _as_string(table.column(data.id_column))
+        columns["__user_id"] = _string_column(table, data.id_column, path, "data.id_column")
     return pa.table(columns)
 
 
@@ -230,7 +285,7 @@ def _splits(
     if fixed is not None:
         raw = [fixed] * n
     elif data.split_column:
-        raw = _as_string(table.column(data.split_column)).to_pylist()
+        raw = _string_column(table, data.split_column, path, "data.split_column").to_pylist()
     else:
         raw = ["train"] * n
     out = []
@@ -310,10 +365,56 @@ def _image_base(cfg: Config, path: Path, fmt: str) -> Path:
     return path if fmt == "image_folder" else path.parent
 
 
+def _image_folders(cfg: Config, base: Path, fmt: str) -> dict[Path, str]:
+    """Where a source's images may live: the workspace, and the folder its relative paths
+    resolve against (``data.image_root``, the image folder itself, or the table's folder),
+    which ``curate init`` makes a dependency of the ingest stage."""
+    if cfg.data.image_root:
+        name = "data.image_root"
+    elif fmt == "image_folder":
+        name = "the image folder source"
+    else:
+        name = "the table's folder"
+    if base.resolve() == cfg.root.resolve():
+        return {cfg.root: "the workspace"}
+    return {cfg.root: "the workspace", base: name}
+
+
+def _ingest_dependencies(root: Path) -> list[Path] | None:
+    """The ingest stage's dependencies in ``root/dvc.yaml``, resolved; None when there is no
+    such pipeline to check (a workspace driven without DVC)."""
+    import yaml
+
+    try:
+        pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
+        deps = pipeline["stages"]["ingest"].get("deps") or []
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return None
+    return [(root / dep).resolve() for dep in deps if isinstance(dep, str)]
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 
+def _string_column(table: pa.Table, name: str, path: Path, key: str) -> pa.ChunkedArray:
+    """Column ``name`` (configured by ``key``) as strings; nested values are refused."""
+    column = table.column(name)
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if pa.types.is_nested(kind):
+        raise DataError(
+            f"{path}: column '{name}' ({key}) holds nested values of type {column.type}; it "
+            "must hold one string or number per row. Flatten it into a string column before "
+            f"ingesting (e.g. join the list, or pick one field of the struct), or set {key} in "
+            "configs/data.yaml to another column."
+        )
+    return _as_string(column)
+
+
 def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Any flat column as strings, by one documented rule: strings unchanged; integers in
+    decimal; floats as Python's shortest round-trip form, integer-valued ones without ``.0``
+    (``1.0`` -> ``1``, ``0.10`` -> ``0.1``), NaN as null; booleans ``True``/``False``;
+    anything else as Python's ``str``."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column.cast(pa.string())
     if pa.types.is_floating(column.type):
@@ -341,8 +442,19 @@ def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
     )
 
 
-def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.if_else(pc.equal(pc.utf8_trim_whitespace(column), ""), None, column)
+def _clean_labels(column: pa.ChunkedArray) -> tuple[pa.Array, int]:
+    """Labels with surrounding whitespace stripped (``" cat"`` -> ``"cat"``); an empty or
+    whitespace-only cell means "unlabelled" (null). Also returns how many cells were stripped."""
+    out: list[str | None] = []
+    stripped = 0
+    for value in column.to_pylist():
+        if value is None:
+            out.append(None)
+            continue
+        clean = value.strip()
+        stripped += clean != value
+        out.append(clean or None)
+    return pa.array(out, pa.string()), stripped
 
 
 def _majority_vote(columns: list[pa.ChunkedArray]) -> pa.Array:

@@ -158,7 +158,7 @@ def _read_batch(path, cfg):
     from curate.sources import read_source
 
     path = Path(path)
-    table = read_source(SourceConfig(path=str(path)), path)
+    table = read_source(SourceConfig(path=str(path)), path, setting="the batch file (--current)")
     column = cfg.data.input_column
     if column not in table.column_names:
         raise DataError(
@@ -177,10 +177,53 @@ def _read_batch(path, cfg):
     return table.column(column).to_pylist(), labels
 
 
+def _batch_vectors(values: list, path, column: str, dim: int) -> np.ndarray:
+    """The batch's precomputed vectors as an (n, dim) float32 matrix; every row must be a
+    list of ``dim`` finite numbers, like the reference's embeddings."""
+    from curate.errors import DataError, fmt_rows
+
+    matrix = np.zeros((len(values), dim), np.float32)
+    unreadable, wrong, non_finite = [], [], []
+    found: Counter = Counter()
+    for i, v in enumerate(values):
+        try:
+            row = np.asarray(v, np.float32)
+        except (TypeError, ValueError):
+            unreadable.append(i)
+            continue
+        if v is None or row.ndim != 1:
+            unreadable.append(i)
+        elif len(row) != dim:
+            wrong.append(i)
+            found[len(row)] += 1
+        elif not np.isfinite(row).all():
+            non_finite.append(i)
+        else:
+            matrix[i] = row
+    where = f"column {column!r} (data.input_column) of {path}"
+    if unreadable:
+        raise DataError(
+            f"{where}: rows {fmt_rows(unreadable)} hold no list of numbers; expected a vector of "
+            f"{dim} numbers per row, like the reference's embeddings. Fill or drop those rows."
+        )
+    if wrong:
+        sizes = ", ".join(f"{d} ({n} rows)" for d, n in sorted(found.items()))
+        raise DataError(
+            f"{where}: vectors of {sizes} numbers at rows {fmt_rows(wrong)}; the reference's "
+            f"embeddings have {dim}. Compute the batch's vectors with the same model as the "
+            "reference's."
+        )
+    if non_finite:
+        raise DataError(
+            f"{where}: rows {fmt_rows(non_finite)} hold NaN or infinite values; expected "
+            f"{dim} finite numbers per row. Recompute or drop those rows."
+        )
+    return matrix
+
+
 def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> dict:
     """``curate drift``: the batch in file ``current`` against ``reference`` (a git revision
     of the workspace, or a workspace folder), embedded with the workspace's embedder."""
-    import io
     from pathlib import Path
 
     import pyarrow as pa
@@ -190,7 +233,7 @@ def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> 
     from curate.config import load_config
     from curate.embed import l2_normalise, make_embedder, to_matrix
     from curate.errors import DataError
-    from curate.versioning import read_at_revision
+    from curate.versioning import parquet_from_bytes, read_at_revision
 
     cfg = load_config(workspace)
     if cfg.data.modality not in ("text", "embedding"):
@@ -204,9 +247,10 @@ def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> 
         emb = pq.read_table(ref_root / layout.EMBEDDINGS)
     else:
         repo = str(Path(workspace).resolve())
-        manifest = pq.read_table(io.BytesIO(read_at_revision(layout.MANIFEST, repo, reference)),
-                                 columns=["sample_id", "label"])  # fmt: skip
-        emb = pq.read_table(io.BytesIO(read_at_revision(layout.EMBEDDINGS, repo, reference)))
+        manifest = parquet_from_bytes(
+            read_at_revision(layout.MANIFEST, repo, reference), columns=["sample_id", "label"]
+        )
+        emb = parquet_from_bytes(read_at_revision(layout.EMBEDDINGS, repo, reference))
     if not emb.column("sample_id").equals(manifest.column("sample_id")):
         raise DataError(f"the embeddings at {reference} do not match its manifest.")
     ref_emb = to_matrix(emb.column("embedding"))
@@ -216,7 +260,7 @@ def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> 
         embedder.prepare()
         cur_emb = embedder.embed(pa.table({"input": [str(x) for x in inputs]}))
     else:
-        cur_emb = np.asarray([np.asarray(v, np.float32) for v in inputs])
+        cur_emb = _batch_vectors(inputs, current, cfg.data.input_column, ref_emb.shape[1])
     cur_emb = l2_normalise(np.asarray(cur_emb, np.float32))
     report = compare(
         ref_emb, cur_emb, ref_labels=manifest.column("label").to_pylist(), cur_labels=labels,

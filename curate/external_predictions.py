@@ -35,7 +35,19 @@ def read_pred_probs(
 
     ``present`` marks the samples the file covers (every labelled one is required).
     """
-    table = read_source(SourceConfig(path=str(path)), path)
+    if not path.is_file():
+        raise DataError(
+            f"pred_probs file {path} does not exist. Check predict.pred_probs_file in "
+            "configs/predict.yaml (a relative path is relative to the workspace), or set it to "
+            "null to let curate train its own model."
+        )
+    # sample_id is read as a string, byte for byte; the class columns as numbers.
+    table = read_source(
+        SourceConfig(path=str(path)),
+        path,
+        typed=lambda name: name != "sample_id",
+        setting="predict.pred_probs_file in configs/predict.yaml",
+    )
     if "sample_id" not in table.column_names:
         raise DataError(
             f"pred_probs file {path} has no 'sample_id' column; columns are: "

@@ -61,10 +61,12 @@ def out_of_sample_pred_probs(
 
     ``labels`` holds None for unlabelled rows; ``groups`` keeps rows with equal values in one fold.
     """
-    labelled = np.array([lab is not None for lab in labels])
+    labelled = np.array([lab is not None for lab in labels], dtype=bool)
     classes = tuple(sorted({lab for lab in labels if lab is not None}))
+    if not classes:
+        return unlabelled_predictions(len(labels))
     index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[lab] for lab in labels if lab is not None])
+    y = np.array([index[lab] for lab in labels if lab is not None], dtype=np.int64)
     X = embeddings[labelled]
     g = np.asarray(groups, dtype=object)[labelled]
     smallest = int(np.bincount(y, minlength=len(classes)).min())
@@ -97,6 +99,19 @@ def out_of_sample_pred_probs(
     fold[labelled] = oof_fold
     _predict_rows(probs, ~labelled, embeddings, X, y, cfg, seed)
     return _predictions(classes, probs, fold, labelled, y)
+
+
+def unlabelled_predictions(n: int) -> Predictions:
+    """Predictions of a pure unlabelled pool (no labelled sample, so no class and no model):
+    ``pred_probs`` has zero columns, every row is in the pool (fold -1), and the
+    cross-validation scores are NaN."""
+    return Predictions(
+        classes=(),
+        pred_probs=np.zeros((n, 0), np.float32),
+        fold=np.full(n, -1, np.int64),
+        cv_log_loss=float("nan"),
+        cv_accuracy=float("nan"),
+    )
 
 
 def predictions_from_file(
@@ -168,14 +183,20 @@ def _grouped_folds(y: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -
 
 def fold_groups(graph: KnnGraph | None, hashes: list[str], cfg: PredictConfig) -> list[str]:
     """Group keys for the folds: exact copies, plus near-duplicates above the threshold
-    (edges of the kNN graph; ``graph`` may be None when the threshold is null)."""
+    (edges of the kNN graph; ``graph`` may be None when the threshold is null).
+
+    Near-duplicate groups are built around centres (:func:`curate.index.components.star_groups`),
+    not as connected components: on tightly clustered vectors (e.g. a classifier's softmax) the
+    components chain into one holding most of the data, which would leave one fold with most of
+    the samples and the others with almost none."""
     if cfg.near_duplicate_threshold is None:
         return hashes
     if graph is None:
         raise ValueError("fold_groups needs the kNN graph when near_duplicate_threshold is set")
-    from curate.index import near_duplicate_groups
+    from curate.index.components import edges_from_graph, star_groups
 
-    groups = near_duplicate_groups(graph.ids, graph.sims, cfg.near_duplicate_threshold, keys=hashes)
+    a, b, _ = edges_from_graph(graph.ids, graph.sims, cfg.near_duplicate_threshold)
+    groups, _ = star_groups(len(hashes), a, b, keys=hashes)
     return [str(g) for g in groups]
 
 
@@ -190,13 +211,17 @@ def to_table(sample_ids: pa.Array, splits: pa.Array, labels: pa.Array, p: Predic
     """Predictions as an Arrow table; the class order is stored in the schema metadata."""
     from curate.embed.cache import from_matrix
 
+    if p.pred_probs.shape[1]:
+        probs = from_matrix(p.pred_probs)
+    else:  # no class (an unlabelled pool): Arrow has no fixed-size list of size 0
+        probs = pa.array([[]] * len(p.pred_probs), pa.list_(pa.float32()))
     table = pa.table(
         {
             "sample_id": sample_ids,
             "split": splits,
             "label": labels,
             "fold": pa.array(p.fold),
-            "pred_probs": from_matrix(p.pred_probs),
+            "pred_probs": probs,
         }
     )
     return table.replace_schema_metadata({"classes": json.dumps(list(p.classes))})

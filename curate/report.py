@@ -1,10 +1,12 @@
 """``report/index.html``: one self-contained page (no network, no scripts) summarising a run.
 
 Sections: the dataset, issue counts per check, the estimated noise matrix and the evaluation's
-confusion matrix as heatmaps, the top label issues (text, or an inline thumbnail), example
-duplicate groups, failure clusters as a bar chart, the active-learning candidates, and what
-review changed in this version. Every piece of dataset content goes through ``html.escape``:
-a sample text containing ``<script>`` is shown as text, never run.
+confusion matrix as heatmaps (at most ``HEATMAP_CLASSES`` classes each: those with the most
+off-diagonal mass, so the page stays small at any class count), the top label issues (text, or
+an inline thumbnail), example duplicate groups, failure clusters as a bar chart, the
+active-learning candidates, and what review changed in this version. Every piece of dataset
+content goes through ``html.escape``: a sample text containing ``<script>`` is shown as text,
+never run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ import pyarrow.parquet as pq
 
 from curate import layout
 
+#: Most classes a heatmap shows: those with the most off-diagonal mass (the full matrices stay
+#: in their artifacts). 15 x 15 cells keep a heatmap readable and a few kilobytes.
+HEATMAP_CLASSES = 15
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;
 max-width:1200px}h1{margin-bottom:0}h2{border-bottom:1px solid #ddd;padding-bottom:4px;
@@ -36,6 +42,11 @@ display:block}img.thumb{image-rendering:pixelated;width:48px;height:48px}
 
 def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def _guess(label: Any, confidence: float | None) -> str:
+    """The model's guess and its confidence; a dash without a model (an unlabelled pool)."""
+    return "–" if confidence is None else f"{esc(label)} ({confidence:.2f})"
 
 
 def _read_json(path: Path) -> dict:
@@ -55,9 +66,35 @@ def _thumb(root: Path, value: str) -> str:
     return f'<img class="thumb" alt="{esc(value)}" src="data:{mime};base64,{data}">'
 
 
-def _heatmap(title: str, labels: list[str], matrix: list[list[float]], fmt: str) -> str:
+def top_confused(matrix: list[list[float]], k: int) -> list[int]:
+    """Indices of the ``k`` classes with the most off-diagonal mass (row plus column), in their
+    original order; ties keep the earlier class."""
+    n = len(matrix)
+    if n <= k:
+        return list(range(n))
+    mass = [0.0] * n
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            if i != j and v:
+                mass[i] += v
+                mass[j] += v
+    return sorted(sorted(range(n), key=lambda i: -mass[i])[:k])
+
+
+def _heatmap(
+    title: str, labels: list[str], matrix: list[list[float]], fmt: str, full: str = ""
+) -> str:
     if not labels:
         return ""
+    note = ""
+    if len(labels) > HEATMAP_CLASSES:
+        keep = top_confused(matrix, HEATMAP_CLASSES)
+        note = (
+            f"<p class='muted heat-note'>Showing the {len(keep)} of {len(labels):,} classes with "
+            f"the most off-diagonal mass; the full matrix is in {esc(full)}.</p>"
+        )
+        labels = [labels[i] for i in keep]
+        matrix = [[matrix[i][j] for j in keep] for i in keep]
     peak = max((v for row in matrix for v in row), default=1) or 1
     head = "".join(f"<th>{esc(c)}</th>" for c in labels)
     body = []
@@ -68,7 +105,8 @@ def _heatmap(title: str, labels: list[str], matrix: list[list[float]], fmt: str)
         )
         body.append(f"<tr><th>{esc(name)}</th>{cells}</tr>")
     return (
-        f'<h3>{esc(title)}</h3><table class="heat"><tr><th></th>{head}</tr>{"".join(body)}</table>'
+        f'<h3>{esc(title)}</h3>{note}<table class="heat"><tr><th></th>{head}</tr>'
+        f"{''.join(body)}</table>"
     )
 
 
@@ -155,7 +193,8 @@ def build_report(root: str | Path, modality: str) -> str:
         classes = list(noise)
         matrix = [[(noise[g] or {}).get(t, 0.0) for t in classes] for g in classes]
         out.append(_heatmap("Estimated joint P(given = row, true = column); off the diagonal: "
-                            "label noise", classes, matrix, "{:.3f}"))  # fmt: skip
+                            "label noise", classes, matrix, "{:.3f}",
+                            f"<code>{layout.LABEL_SUMMARY}</code> (noise_matrix)"))  # fmt: skip
     preds = root / layout.EVALUATION_PREDICTIONS
     if preds.is_file():
         rows = list(csv.DictReader(preds.open()))
@@ -166,7 +205,9 @@ def build_report(root: str | Path, modality: str) -> str:
             for r in rows:
                 matrix[index[r["actual"]]][index[r["predicted"]]] += 1
             out.append(_heatmap("Confusion matrix on the evaluation split (rows: actual)",
-                                classes, matrix, "{}"))  # fmt: skip
+                                classes, matrix, "{}",
+                                f"<code>{layout.EVALUATION_PREDICTIONS}</code> (a DVC plot: "
+                                "<code>dvc plots show</code>)"))  # fmt: skip
 
     issues = sorted((r for r in _table(root / layout.LABEL_ISSUES) if r["is_label_issue"]),
                     key=lambda r: r["label_score"])[:20]  # fmt: skip
@@ -206,7 +247,7 @@ def build_report(root: str | Path, modality: str) -> str:
                "<th>model's guess</th><th>why</th></tr>")  # fmt: skip
     for r in candidates:
         out.append(f"<tr><td class='num'>{r['rank']}</td><td>{show(r['sample_id'])}</td>"
-                   f"<td>{esc(r['predicted_label'])} ({r['confidence']:.2f})</td>"
+                   f"<td>{_guess(r['predicted_label'], r['confidence'])}</td>"
                    f"<td>{esc(r['reasons'])}</td></tr>")  # fmt: skip
     out.append("</table>")
 

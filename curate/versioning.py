@@ -12,7 +12,6 @@ repository URL) and checks the bytes against the md5 recorded in that revision's
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -57,6 +56,23 @@ def read_at_revision(path: str, repo: str | None, rev: str | None, mode: str = "
         ) from None
 
 
+def parquet_from_bytes(data: bytes, columns: Sequence[str] | None = None) -> pa.Table:
+    """Read Parquet ``data`` from a copy that Arrow owns, never from a Python object.
+
+    pyarrow's reader threads can drop the last reference to their input after the read has
+    returned. When that input is a Python object (``bytes``, ``io.BytesIO``) and the
+    interpreter is exiting meanwhile, the thread cannot take the GIL to free it and the whole
+    process aborts (SIGABRT, "terminate called without an active exception"; apache/arrow
+    issues 34314 and 49942), in about half of short scripts that load a version. A buffer
+    allocated by Arrow is freed without Python, so reading from it cannot race the exit.
+    """
+    stream = pa.BufferOutputStream()
+    stream.write(data)
+    return pq.read_table(
+        pa.BufferReader(stream.getvalue()), columns=list(columns) if columns else None
+    )
+
+
 def recorded_md5(path: str, repo: str | None, rev: str | None) -> str | None:
     """The md5 ``dvc.lock`` records for the output ``path`` at ``rev``."""
     lock = yaml.safe_load(read_at_revision("dvc.lock", repo, rev, mode="r")) or {}
@@ -94,7 +110,7 @@ def load(
             f"records {expected}: the data does not match its version. Run `dvc checkout` / "
             "`dvc pull` in the workspace, or re-tag the version."
         )
-    table = pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
+    table = parquet_from_bytes(data, columns)
     if split is not None:
         wanted = [split] if isinstance(split, str) else list(split)
         if "split" not in table.column_names:
@@ -197,6 +213,20 @@ def _pipeline_outputs(root: Path) -> set[str]:
     return paths
 
 
+def _refuse_pending_decisions(root: Path) -> None:
+    """Review decisions stored while a ``dvc repro`` held the corrections log wait outside it;
+    publish them now (then ``dvc status`` shows ``apply`` as changed), or refuse while a run
+    still holds the log. A version never claims to include a decision it lacks."""
+    from curate.review.corrections import CorrectionsLog
+
+    log = CorrectionsLog(root / layout.CORRECTIONS)
+    if log.publish_pending():
+        raise WorkspaceError(
+            f"review decisions wait in {log.pending_dir} while a `dvc repro` runs apply; let it "
+            "finish, run `dvc repro` again, then tag."
+        )
+
+
 def tag_version(root: str | Path, name: str, message: str | None = None) -> dict[str, Any]:
     """Record the workspace's current version as git tag ``name`` (see the module docstring)."""
     from curate.workspace import dvc_command, run_tool
@@ -204,6 +234,7 @@ def tag_version(root: str | Path, name: str, message: str | None = None) -> dict
     root = Path(root).resolve()
     if _git(root, "tag", "--list", name, what="list tags").strip():
         raise WorkspaceError(f"tag {name!r} already exists; choose another version name.")
+    _refuse_pending_decisions(root)
     status = run_tool(dvc_command("status", "--json"), root, "check the pipeline").stdout
     stale = json.loads(status or "{}")
     if stale:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -32,7 +33,17 @@ IMAGE_COLUMNS = ("image", "image_path", "path", "file", "filename", "filepath")
 LABEL_COLUMNS = ("label", "labels", "category", "intent", "class", "target", "y")
 ID_COLUMNS = ("sample_id", "id", "uid", "uuid")
 SPLIT_COLUMNS = ("split", "subset", "fold")
-GITIGNORE_LINES = ("/.curate/", "/review/push_state.json")
+GITIGNORE_LINES = (
+    "/.curate/",
+    "/review/push_state.json",
+    # The corrections log's staging folder (its lock, rows kept pending while a DVC run holds
+    # the log), and temporary files a killed writer of an older version may leave in the log.
+    "/review/.corrections-pending/",
+    "/review/corrections/.*.tmp",
+    "/review/corrections/.lock",
+)
+#: Kept out of DVC's hash of review/corrections/ (the apply stage's dependency).
+DVCIGNORE_LINES = ("/review/corrections/.*.tmp", "/review/corrections/.lock")
 
 EMBED_YAML = """\
 # Embedding settings. Vectors are cached in embed.cache_dir by content hash and embedder
@@ -181,10 +192,10 @@ active_learning:
   uncertainty: margin     # margin | entropy | least_confidence
   # Greedy picks maximise the weighted sum of uncertainty, similarity to the failure
   # clusters' errors, and distance to the labelled and already-picked samples (diversity).
-  weights:               # on the signals' percentiles; chosen on banking77 (benchmarks/)
-    uncertainty: 1.0
-    diversity: 0.25
-    similarity: 0.1
+  weights:                # on the signals' percentiles; 0 turns a signal off. Plain margin
+    uncertainty: 1.0      # (this default) needed the fewest labels on banking77 and clinc150,
+    diversity: 0.0        # also on a pool of near-copies (benchmarks/README.md)
+    similarity: 0.0
   target_clusters: 3      # failure clusters whose errors seed the similarity search
   neighbours: 10          # pool neighbours fetched per seed sample
 """
@@ -264,22 +275,61 @@ class DataSpec:
         return header + yaml.safe_dump({"data": data}, sort_keys=False)
 
 
-def data_dependencies(spec: DataSpec) -> list[str]:
+def data_dependencies(spec: DataSpec, root: Path | None = None) -> list[str]:
     """What the ingest stage depends on: every source, plus the image folders for image data.
 
     Image tables reference files by path, so the folder holding them is a dependency too:
-    ``image_root`` when set, otherwise the folder of each table source.
+    ``image_root`` when set, otherwise the folder of each table source. A table in the
+    workspace itself (or above it) cannot make that folder a dependency, since the stage's
+    outputs live there: the folders of the images it lists are the dependencies instead.
     """
     deps = [s["path"] for s in spec.sources]
     if spec.modality == "image":
         if spec.image_root:
             deps.append(spec.image_root)
         else:
-            for path in list(deps):
-                parent = str(Path(path).parent)
-                if Path(path).suffix and parent not in deps:
-                    deps.append(parent)
+            for source in spec.sources:
+                path = Path(source["path"])
+                if not path.suffix:
+                    continue  # an image folder: already a dependency as a source
+                found = [str(path.parent)]
+                if root is not None:
+                    folder = (root / path).parent.resolve()
+                    if root.resolve().is_relative_to(folder):
+                        found = _image_folders(root, source, spec.input_column)
+                elif str(path.parent) in (".", ""):
+                    found = []
+                deps += [d for d in found if d not in deps]
     return deps
+
+
+def _image_folders(root: Path, source: dict[str, Any], column: str | None) -> list[str]:
+    """The top-level folders (or files) under ``root`` holding the images a table lists, and
+    the folders of any listed outside it."""
+    table_path = (root / source["path"]).resolve()
+    src = SourceConfig(
+        path=str(table_path),
+        format=source.get("format", "auto"),
+        header=source.get("header", True),
+        column_names=tuple(source["column_names"]) if source.get("column_names") else None,
+    )
+    table = read_source(src, table_path)
+    if column is None or column not in table.column_names:
+        return []
+    root = root.resolve()
+    found: list[str] = []
+    for value in table.column(column).to_pylist():
+        if not value:
+            continue
+        file = (table_path.parent / str(value)).resolve()
+        if file.is_relative_to(root):
+            parts = file.relative_to(root).parts
+            dep = parts[0] if parts else "."
+        else:
+            dep = str(file.parent)
+        if dep not in found and dep != ".":
+            found.append(dep)
+    return found
 
 
 def render_dvc_yaml(deps: Sequence[str], modality: str = "text") -> str:
@@ -571,7 +621,7 @@ def init_workspace(
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     files = {
-        root / "dvc.yaml": render_dvc_yaml(data_dependencies(spec), spec.modality),
+        root / "dvc.yaml": render_dvc_yaml(data_dependencies(spec, root), spec.modality),
         root / "params.yaml": PARAMS_YAML,
         root / "configs" / "data.yaml": spec.to_yaml(),
         root / "configs" / "embed.yaml": EMBED_YAML.format(image_size=image_size),
@@ -654,17 +704,42 @@ def _ensure_git(root: Path) -> None:
 
 #: The default DVC remote `curate init` configures: a local folder, no server needed.
 DEFAULT_REMOTE = "curate-local"
+#: Environment variable naming the folder that holds the default remotes (one per workspace).
+REMOTES_DIR_ENV = "CURATE_REMOTES_DIR"
+
+
+def default_remote_dir(root: str | Path) -> Path:
+    """Where ``curate init`` puts the default DVC remote of the workspace at ``root``.
+
+    Outside the work tree, so that nothing git does there (``git clean -fdx``, a fresh
+    checkout, deleting the clone) loses a version: ``$CURATE_REMOTES_DIR`` if set, else
+    ``$XDG_DATA_HOME/curate/remotes`` (``~/.local/share/curate/remotes``), then one folder per
+    workspace, ``<folder name>-<first 8 hex digits of the sha256 of its absolute path>``.
+    """
+    root = Path(root).resolve()
+    base = os.environ.get(REMOTES_DIR_ENV)
+    if base:
+        parent = Path(base).expanduser()
+    else:
+        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        parent = Path(data_home).expanduser() / "curate" / "remotes"
+    digest = hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:8]
+    return parent.resolve() / f"{root.name}-{digest}"
 
 
 def _ensure_remote(root: Path) -> None:
-    """A default DVC remote if there is none: ``.curate/dvc-remote`` in the workspace, by
-    absolute path, so other clones on this machine can pull from it. Point it elsewhere with
+    """A default DVC remote if there is none: :func:`default_remote_dir`, by absolute path, so
+    other clones on this machine can pull from it. Point it elsewhere with
     ``dvc remote add -d -f curate-local <url>`` (or any remote name)."""
     remotes = run_tool(dvc_command("remote", "list"), root, "list DVC remotes").stdout
     if remotes.strip():
         return
-    folder = root / ".curate" / "dvc-remote"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = default_remote_dir(root)
+    if folder.is_relative_to(root):
+        raise WorkspaceError(
+            f"the default DVC remote {folder} would be inside the workspace {root}, where "
+            f"`git clean -fdx` deletes it. Set {REMOTES_DIR_ENV} to a folder outside it."
+        )
     run_tool(
         dvc_command("remote", "add", "-d", DEFAULT_REMOTE, str(folder)),
         root,
@@ -686,6 +761,11 @@ def _extend_gitignore(root: Path) -> None:
     path = root / ".gitignore"
     lines = path.read_text().splitlines() if path.exists() else []
     missing = [line for line in GITIGNORE_LINES if line not in lines]
+    if missing:
+        write_text("\n".join([*lines, *missing]) + "\n", path)
+    path = root / ".dvcignore"
+    lines = path.read_text().splitlines() if path.exists() else []
+    missing = [line for line in DVCIGNORE_LINES if line not in lines]
     if missing:
         write_text("\n".join([*lines, *missing]) + "\n", path)
 

@@ -24,3 +24,17 @@ def write_workspace(
     for name, content in (files or {}).items():
         (root / "configs" / name).write_text(yaml.safe_dump(content, sort_keys=False))
     return root
+
+
+def require_shared_data(path: Path) -> None:
+    """Skip a test whose real public data set (``../shared/data``) is absent, except in CI
+    (``CURATE_REQUIRE_INTEGRATION=1``), where a skip would hide that the test never ran."""
+    import os
+
+    import pytest
+
+    if path.exists():
+        return
+    if os.environ.get("CURATE_REQUIRE_INTEGRATION") == "1":
+        pytest.fail(f"{path} not found (CURATE_REQUIRE_INTEGRATION=1: real-data tests must run)")
+    pytest.skip(f"{path} not available")

@@ -28,19 +28,25 @@ def find_label_issues(
     cfg: LabelConfig,
     seed: int = 0,
     duplicate_groups: list[str | None] | None = None,
+    duplicate_links: list[str | None] | None = None,
 ) -> CheckResult:
     """Run the label check; inputs are aligned lists/arrays over all samples.
 
     Copies that disagree on the label are issues too: exact copies (equal content hash)
     always, and members of ``duplicate_groups`` (the near-duplicate check's ``group_id``,
-    None outside groups) when given.
+    None outside groups) when given. With ``duplicate_links`` (its ``linked_to``: the member
+    each one is a near-duplicate of), only direct pairs count as evidence: a member is flagged
+    when a sample linked to it, or an exact copy of it, carries another label; a member that
+    only shares a group with one is not.
     """
     import cleanlab.filter
     import cleanlab.rank
 
-    rows = np.array([i for i, lab in enumerate(labels) if lab is not None])
+    rows = np.array([i for i, lab in enumerate(labels) if lab is not None], dtype=np.int64)
+    if not len(rows):  # an unlabelled pool: no label to check
+        return CheckResult(table=_empty_table(), summary=_empty_summary())
     index = {c: k for k, c in enumerate(classes)}
-    y = np.array([index[labels[i]] for i in rows])
+    y = np.array([index[labels[i]] for i in rows], dtype=np.int64)
     # Exact 0/1 probabilities (e.g. from a distance-weighted kNN) break entropy-based scores.
     P = np.clip(np.asarray(pred_probs, np.float64)[rows], 1e-6, 1.0)
     P = P / P.sum(axis=1, keepdims=True)
@@ -68,6 +74,7 @@ def find_label_issues(
         suggested,
         confidence,
         reasons,
+        _partners(sample_ids, content_hashes, duplicate_links),
     )
 
     table = pa.table(
@@ -86,11 +93,80 @@ def find_label_issues(
     return CheckResult(table=table, summary=summary)
 
 
+#: Columns of the per-sample table (one row per labelled sample).
+SCHEMA = pa.schema(
+    [
+        ("sample_id", pa.string()),
+        ("split", pa.string()),
+        ("is_label_issue", pa.bool_()),
+        ("label_score", pa.float64()),
+        ("given_label", pa.string()),
+        ("suggested_label", pa.string()),
+        ("suggested_label_confidence", pa.float64()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+def _empty_table() -> pa.Table:
+    return SCHEMA.empty_table()
+
+
+def _empty_summary() -> dict:
+    """The summary without labelled samples: nothing flagged, no noise estimate."""
+    return {
+        "labelled": 0,
+        "issues": 0,
+        "overall": {"n": 0, "noise_rate": None, "ci95": None},
+        "joint_noise_rate": None,
+        "per_class": {},
+        "per_split": {},
+        "noise_matrix": {},
+        "confused_pairs": [],
+    }
+
+
+def _partners(
+    ids: list[str], hashes: list[str], links: list[str | None] | None
+) -> dict[int, set[int]] | None:
+    """The samples each sample is directly a duplicate of: the one it is linked to, those
+    linked to it, and its exact copies (equal content hash). None without ``links``."""
+    if links is None:
+        return None
+    position = {sid: i for i, sid in enumerate(ids)}
+    out: dict[int, set[int]] = defaultdict(set)
+    for i, link in enumerate(links):
+        j = position.get(link) if link is not None else None
+        if j is not None and j != i:
+            out[i].add(j)
+            out[j].add(i)
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for i, h in enumerate(hashes):
+        by_hash[h].append(i)
+    for copies in by_hash.values():
+        if 1 < len(copies):
+            for i in copies:
+                out[i].update(c for c in copies if c != i)
+    return out
+
+
 def _add_duplicate_conflicts(
-    rows, y, P, keys, hashes, ids, classes, flagged, suggested, confidence, reasons
+    rows, y, P, keys, hashes, ids, classes, flagged, suggested, confidence, reasons, partners=None
 ) -> None:
     """Copies (equal ``keys``) with different labels: the members whose label the model (summed
-    over the group) does not prefer are issues, with the group's preferred label as suggestion."""
+    over the group) does not prefer are issues, with the group's preferred label as suggestion.
+    Evidence against a member's label is a member of its group with another label that is an
+    exact copy of it, or a near duplicate of it (with ``partners``, sample -> the samples it is
+    directly a duplicate of: one of those) whose label the model finds plausible for the member
+    too: its probability reaches that class's confident-learning threshold (the mean
+    probability of the class over the samples labelled with it). Without the second condition,
+    vectors on which near duplicates are common (e.g. a classifier's softmax, where samples the
+    model is equally unsure about are close whatever their content) would flag every
+    ambiguous sample whose neighbour carries the other label."""
+    labelled_classes = np.unique(y)
+    threshold = np.full(P.shape[1], np.inf)
+    # (less a rounding margin: a probability equal to the mean reaches it)
+    threshold[labelled_classes] = [P[y == k, k].mean() - 1e-9 for k in labelled_classes]
     groups: dict[object, list[int]] = defaultdict(list)
     for pos, i in enumerate(rows):
         groups[keys[i]].append(pos)
@@ -103,7 +179,18 @@ def _add_duplicate_conflicts(
         for m in members:
             if y[m] == preferred:
                 continue
-            others = [o for o in members if o != m]
+            direct = partners.get(rows[m], set()) if partners is not None else None
+            others = [
+                o
+                for o in members
+                if y[o] != y[m]
+                and (
+                    hashes[rows[o]] == hashes[rows[m]]
+                    or ((direct is None or rows[o] in direct) and P[m, y[o]] >= threshold[y[o]])
+                )
+            ]
+            if not others:
+                continue
             exact = all(hashes[rows[o]] == hashes[rows[m]] for o in others)
             listed = ", ".join(f"{ids[rows[o]]} ('{classes[y[o]]}')" for o in others[:5])
             flagged[m] = True

@@ -5,14 +5,22 @@ text, lexical character-3-gram vectors (:mod:`curate.embed.lexical`) with a kNN 
 over them. Pairs come from the graph (edges at or above the threshold) plus equal content hashes.
 When the caller passes the ``texts`` and ``duplicates.max_word_edits`` is set, graph pairs are
 candidates and only those within the word-edit budget (:mod:`curate.checks.word_edits`) are
-kept. Duplicate sets are the connected components of the pairs (union-find). In each set one
+kept. Pairs do not chain: connected components of the pairs grow without bound on tightly
+clustered vectors (a classifier's softmax links most of a dataset into one component), so a
+set is built around a centre (:func:`curate.index.components.star_groups`): in keep-policy
+order, a sample not yet in a set takes its pairs not yet in a set, and a sample left alone then
+joins through its first-ranked pair. Every member is thus a near-duplicate of the kept member
+or of a member that is. Exact copies (equal content hash) are always in one set. In each set one
 member is kept by the policy in :mod:`curate.checks.grouping`; the others are issues.
 
 Per sample: ``group_id`` (the kept member's sample_id; null for samples with no duplicate),
 ``group_size``, ``is_kept``, ``similarity_to_kept`` (cosine to the kept member; null outside
 groups), ``is_exact_copy`` (same content hash as the kept member), ``label_conflict`` (the set
 holds more than one label), ``is_near_duplicate_issue`` and ``near_duplicate_score``
-(1 - similarity to the kept member for the members not kept, else 1; lower = worse).
+(1 - similarity to the kept member for the members not kept, else 1; lower = worse), and
+``linked_to``: the member it is a near-duplicate of (the kept member, or the member it joined
+through; the sample itself for the kept member, null outside sets). The label check counts a
+label conflict only over such direct pairs (and exact copies).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from curate.checks import CheckResult, register
 from curate.checks.grouping import keep_rank, label_conflicts, make_groups
 from curate.checks.word_edits import tokenise, within_word_edits
 from curate.config import DuplicatesConfig, near_duplicate_threshold
-from curate.index.components import edges_from_graph, edges_from_keys, union_find
+from curate.index.components import edges_from_graph, star_groups
 from curate.index.graph import KnnGraph
 
 
@@ -50,11 +58,9 @@ def find_near_duplicates(
     a, b, candidates = near_duplicate_pairs(
         graph, threshold, texts if verify else None, cfg.max_word_edits
     )
-    if content_hashes is not None:
-        ka, kb = edges_from_keys(content_hashes)
-        a, b = np.concatenate([a, ka]), np.concatenate([b, kb])
-    root = union_find(n, a, b)
-    groups = make_groups(root, keep_rank(labels, splits, label_scores, cfg.keep_split_order, n))
+    rank = keep_rank(labels, splits, label_scores, cfg.keep_split_order, n)
+    root, anchor = star_groups(n, a, b, rank=rank, keys=content_hashes)
+    groups = make_groups(root, rank)
     member = groups.in_group
     similarity = np.full(n, np.nan, np.float32)
     idx = np.flatnonzero(member)
@@ -88,6 +94,7 @@ def find_near_duplicates(
             "label_conflict": pa.array(conflict, pa.bool_()),
             "is_near_duplicate_issue": pa.array(issue, pa.bool_()),
             "near_duplicate_score": pa.array(score, pa.float64()),
+            "linked_to": pa.array(np.where(member, ids[anchor], None), pa.string()),
         }
     )
     n_groups = int(len(np.unique(root[member])))

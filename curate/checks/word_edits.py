@@ -26,7 +26,11 @@ chat messages chain into one group ("Yup" / "Yup ok" / "Ok" / "Ok thanx" / "Than
 
 The count comes from the longest common subsequence of the word sequences (``rapidfuzz``'s
 Indel distance) and a greedy pairing of the leftover words; it is an upper bound of the
-cheapest alignment under these costs, exact for the single edits above. Texts written without
+cheapest alignment under these costs, exact for the single edits above. Long texts stay cheap:
+with a budget, a lower bound (every leftover word of the text with more of them costs at least
+1) rejects a pair before any pairing, and the pairing compares a word only with the leftover
+words of the other text that share a one-deletion variant with it (all its possible typos), so
+its cost grows with the words, not with their product. Texts written without
 spaces between words (Chinese, Japanese, Thai) are one "word" each, so they would be
 near-duplicates only when equal: set ``duplicates.max_word_edits`` to null there and let the
 cosine decide.
@@ -53,12 +57,18 @@ def word_edits(a: Sequence[str], b: Sequence[str], limit: int | None = None) -> 
         return 0
     if limit is not None and abs(len(a) - len(b)) > limit:
         return limit + 1
-    lcs = (len(a) + len(b) - Indel.distance(a, b)) // 2
     count_a, count_b = Counter(a), Counter(b)
     only_a = list((count_a - count_b).elements())
     only_b = list((count_b - count_a).elements())
+    if limit is not None and max(len(only_a), len(only_b)) > limit:
+        # Each leftover word costs at least 1 (a misspelling pairs two of them), so the
+        # count is at least the larger leftover: over the limit without the LCS or pairing.
+        return limit + 1
+    lcs = (len(a) + len(b) - Indel.distance(a, b)) // 2
     # Words common to both texts but outside the longest common subsequence were moved.
     moved = len(a) - len(only_a) - lcs
+    if limit is not None and moved + max(len(only_a), len(only_b)) > limit:
+        return limit + 1  # the same lower bound with the moved words
     # Greedy pairing of misspelt words, from either side (so the count is symmetric).
     misspelt = max(_pair_misspelt(only_a, only_b), _pair_misspelt(only_b, only_a))
     left_a, left_b = len(only_a) - misspelt, len(only_b) - misspelt
@@ -68,25 +78,46 @@ def word_edits(a: Sequence[str], b: Sequence[str], limit: int | None = None) -> 
 
 def _pair_misspelt(words: list[str], others: list[str]) -> int:
     """How many of ``words`` pair up, first come first served, with a misspelling among
-    ``others`` (each used once)."""
+    ``others`` (each used once, the earliest free one first).
+
+    Two words one typo apart share a variant with at most one character deleted (a substituted
+    or transposed character: the same deletion in both; an inserted one: its deletion gives
+    the other word), so each word is compared only with the ``others`` sharing one."""
     if not words or not others:
         return 0
+    by_variant: dict[str, list[int]] = {}
+    for j, other in enumerate(others):
+        if len(other) >= MIN_TYPO_WORD:
+            for variant in _deletion_variants(other):
+                by_variant.setdefault(variant, []).append(j)
     pairs = 0
-    free = list(others)
+    free = [True] * len(others)
     for word in words:
-        for j, other in enumerate(free):
-            if _misspelt(word, other):
+        if len(word) < MIN_TYPO_WORD:
+            continue
+        candidates = {j for v in _deletion_variants(word) for j in by_variant.get(v, ()) if free[j]}
+        for j in sorted(candidates):
+            if _misspelt(word, others[j]):
                 pairs += 1
-                del free[j]
+                free[j] = False
                 break
     return pairs
+
+
+def _deletion_variants(word: str) -> set[str]:
+    """The word and every string made by deleting one of its characters."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+#: Words shorter than this are never misspelt (both spellings need 2 characters or more).
+MIN_TYPO_WORD = 2
 
 
 def _misspelt(word: str, other: str) -> bool:
     """Whether two different words are one typo apart (see the module docstring)."""
     return (
         max(len(word), len(other)) >= 3
-        and min(len(word), len(other)) >= 2
+        and min(len(word), len(other)) >= MIN_TYPO_WORD
         and OSA.distance(word, other, score_cutoff=1) <= 1
     )
 

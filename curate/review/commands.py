@@ -49,7 +49,14 @@ def pull_annotations(workspace: str | Path, client: LabelStudioClient | None = N
     cfg = load_config(workspace)
     log = CorrectionsLog(cfg.path(layout.CORRECTIONS))
     report = pull(cfg, client or connect(), cfg.path(layout.PUSH_STATE), log)
+    report["pending_parts"] = len(log.pending())
     report["next"] = "commit review/corrections/ and run `dvc repro` to apply the decisions"
+    if report["pending_parts"]:
+        report["next"] = (
+            "a `dvc repro` is running apply: the new decisions wait in "
+            f"{log.pending_dir} and join the log when it ends (run `curate review pull` "
+            "again then); after that commit review/corrections/ and run `dvc repro`"
+        )
     return report
 
 
@@ -85,7 +92,10 @@ def register_webhook(
 def serve_webhooks(
     workspace: str | Path, host: str, port: int, echo: Callable[[str], None] = print
 ) -> None:
+    import logging
+
     cfg = load_config(workspace)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes
     server = make_server(cfg.path(layout.CORRECTIONS), _secret(), host, port, echo=echo)
     address = f"http://{server.server_address[0]}:{server.server_address[1]}/webhook"
     echo(f"curate serve: listening on {address}; appending to {cfg.path(layout.CORRECTIONS)}")

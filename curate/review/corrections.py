@@ -6,6 +6,19 @@ git and a crash never loses or half-writes rows. ``curate review pull`` and ``cu
 (webhooks) both append to it, from any number of threads or processes: appends take a file
 lock and skip rows already logged, so the same annotation delivered twice is stored once.
 
+Appends never race ``dvc repro``: DVC hashes ``review/corrections/`` for ``dvc.lock`` only
+after the ``apply`` command has finished, so a part added while ``apply`` runs would be
+recorded as applied without being in the manifest. Every append therefore first writes its
+part to a staging folder next to the log (``review/.corrections-pending/``, which also holds
+the log's lock file; ignored by git and outside the stage's dependency) and moves it into
+the log only while no DVC process holds the folder (DVC's own lock file ``.dvc/tmp/rwlock``
+says which stages run, and its guard ``.dvc/tmp/rwlock.lock`` is held while looking, so a run
+cannot start in between). A part written during a run stays pending and is published as soon
+as the run has ended, by the writer that staged it (``curate serve`` keeps trying), by the
+next append or ``curate review pull``, by ``curate serve`` starting, or by the ``apply`` stage
+itself before it reads the log. Once published, the folder differs from what ``dvc.lock``
+recorded, so ``dvc status`` shows ``apply`` as changed and the next ``dvc repro`` applies it.
+
 A row is one version of one annotation, keyed by ``entry_id`` (annotation id + update time).
 When an annotator edits an annotation, its new version is a new row whose ``supersedes``
 names the row it replaces; nothing is overwritten.
@@ -23,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import threading
 import time
@@ -36,8 +50,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.artifacts import write_parquet
-from curate.errors import DataError
+from curate.artifacts import atomic_path
+from curate.errors import DataError, ReviewError
 
 SCHEMA = pa.schema(
     [
@@ -61,6 +75,8 @@ SCHEMA = pa.schema(
 )
 
 PART_GLOB = "part-*.parquet"
+#: How long an append waits for DVC's lock guard before giving up (seconds).
+GUARD_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,8 @@ class AppendResult:
     added: int
     already_logged: int
     superseding: int
+    #: Parts waiting in the staging folder because a DVC run holds the log (0 normally).
+    pending: int = 0
 
 
 class CorrectionsLog:
@@ -75,6 +93,9 @@ class CorrectionsLog:
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
+        #: Parts written while a DVC run held the log wait here (outside the stage's dep).
+        self.pending_dir = self.directory.parent / f".{self.directory.name}-pending"
+        self._lock_path = self.pending_dir / ".lock"
         self._thread_lock = threading.Lock()
         self._seen_parts: set[str] = set()
         self._entries: set[str] = set()
@@ -82,12 +103,19 @@ class CorrectionsLog:
 
     # -- reading ---------------------------------------------------------------------------
     def parts(self) -> list[Path]:
+        """The published parts (what ``apply`` reads)."""
         if not self.directory.is_dir():
             return []
         return sorted(self.directory.glob(PART_GLOB))
 
+    def pending(self) -> list[Path]:
+        """Parts written while a DVC run held the log, not published yet."""
+        if not self.pending_dir.is_dir():
+            return []
+        return sorted(self.pending_dir.glob(PART_GLOB))
+
     def read(self) -> pa.Table:
-        """Every logged row once, oldest first (by time, then entry_id)."""
+        """Every published row once, oldest first (by time, then entry_id)."""
         tables = [_read_part(p) for p in self.parts()]
         if not tables:
             return SCHEMA.empty_table()
@@ -101,7 +129,11 @@ class CorrectionsLog:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with self._thread_lock, open(self.directory / ".lock", "a+") as handle:
+        if not self.pending_dir.is_dir():
+            self.pending_dir.mkdir(parents=True, exist_ok=True)
+            # git ignores the folder whatever the workspace's .gitignore says
+            (self.pending_dir / ".gitignore").write_text("*\n")
+        with self._thread_lock, open(self._lock_path, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -110,7 +142,7 @@ class CorrectionsLog:
 
     def _refresh(self) -> None:
         """Take in parts written since the last look (by this or another process)."""
-        for part in self.parts():
+        for part in [*self.pending(), *self.parts()]:
             if part.name in self._seen_parts:
                 continue
             for row in _read_part(part).select(["entry_id", "annotation_id", "time"]).to_pylist():
@@ -127,7 +159,8 @@ class CorrectionsLog:
     def append(
         self, rows: Iterable[Mapping[str, Any]], *, source: str | None = None
     ) -> AppendResult:
-        """Append the rows not logged yet, as one new part; returns what happened."""
+        """Append the rows not logged yet, as one new part; returns what happened. The part
+        is on disk when this returns: in the log, or pending while a DVC run holds it."""
         rows = list(rows)
         with self._locked():
             self._refresh()
@@ -153,9 +186,159 @@ class CorrectionsLog:
                 self._remember(entry)
             if new:
                 name = f"part-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
-                write_parquet(pa.Table.from_pylist(new, schema=SCHEMA), self.directory / name)
+                _write_durably(pa.Table.from_pylist(new, schema=SCHEMA), self.pending_dir / name)
                 self._seen_parts.add(name)
-            return AppendResult(added=len(new), already_logged=already, superseding=superseding)
+            try:
+                left = self._publish(within_run=False)
+            except ReviewError:  # DVC's guard is busy: the rows are safe on disk, pending
+                left = len(self.pending())
+            return AppendResult(
+                added=len(new), already_logged=already, superseding=superseding, pending=left
+            )
+
+    def publish_pending(self, *, within_run: bool = False) -> int:
+        """Move pending parts into the log unless a DVC run holds it; returns how many parts
+        are still pending. ``within_run``: called by the ``apply`` stage's own command, before
+        it reads the log (the run holding the log is this process's parent, and DVC hashes
+        the folder only after the command ends)."""
+        if not self.pending():
+            return 0
+        with self._locked():
+            return self._publish(within_run=within_run)
+
+    def _publish(self, *, within_run: bool) -> int:
+        staged = self.pending()
+        if not staged:
+            return 0
+        root = _dvc_root(self.directory)
+        if root is None:  # not in a DVC repository: nothing can race
+            _move_all(staged, self.directory)
+            return 0
+        if not within_run and dvc_holders(root, self.directory):
+            return len(staged)  # cheap look first: DVC's guard is not taken while a run holds
+        with _dvc_guard(root):
+            if dvc_holders(root, self.directory, skip_ancestors=within_run):
+                return len(staged)
+            _move_all(staged, self.directory)
+        return 0
+
+
+def _write_durably(table: pa.Table, path: Path) -> None:
+    """Write a part atomically and fsync it, so an acknowledged row survives a crash."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _move_all(parts: list[Path], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        os.replace(part, directory / part.name)  # same file system: atomic, never half a part
+    _fsync_dir(directory)
+
+
+# -- DVC's locks ---------------------------------------------------------------------------
+def _dvc_root(path: Path) -> Path | None:
+    """The DVC repository holding ``path`` (the folder with ``.dvc/``), if any."""
+    path = path.resolve()
+    for folder in (path, *path.parents):
+        if (folder / ".dvc").is_dir():
+            return folder
+    return None
+
+
+def _overlaps(a: str, b: str) -> bool:
+    a, b = os.path.realpath(a), os.path.realpath(b)
+    return (
+        a == b or a.startswith(b.rstrip(os.sep) + os.sep) or b.startswith(a.rstrip(os.sep) + os.sep)
+    )
+
+
+def dvc_holders(root: Path, directory: Path, *, skip_ancestors: bool = False) -> list[dict]:
+    """Live DVC processes that hold ``directory`` (as a dependency or output) in the
+    repository's ``.dvc/tmp/rwlock``: DVC holds a stage's dependencies from before its
+    command starts until their hashes for ``dvc.lock`` are taken."""
+    import psutil
+
+    path = root / ".dvc" / "tmp" / "rwlock"
+    try:
+        lock = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):  # being rewritten, or damaged (DVC refuses to run then)
+        return [{"pid": None, "cmd": f"unreadable {path}"}]
+    if not isinstance(lock, dict):
+        return [{"pid": None, "cmd": f"unreadable {path}"}]
+    ancestors = set()
+    if skip_ancestors:
+        ancestors = {p.pid for p in psutil.Process().parents()} | {os.getpid()}
+    found = []
+    for mode in ("read", "write"):
+        entries = lock.get(mode) or {}
+        for held, infos in entries.items() if isinstance(entries, dict) else ():
+            if not _overlaps(held, str(directory)):
+                continue
+            for info in infos if isinstance(infos, list) else [infos]:
+                pid = info.get("pid") if isinstance(info, dict) else None
+                if not isinstance(pid, int) or pid in ancestors:
+                    continue
+                if psutil.pid_exists(pid):  # a killed run leaves a stale entry: not a holder
+                    found.append(info)
+    return found
+
+
+def _hardlink_lock(root: Path) -> bool:
+    import configparser
+
+    value = "false"
+    for name in ("config", "config.local"):
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(root / ".dvc" / name)
+        except configparser.Error:
+            continue
+        value = parser.get("core", "hardlink_lock", fallback=value)
+    return value.strip().lower() in ("true", "1", "yes")
+
+
+@contextlib.contextmanager
+def _dvc_guard(root: Path, timeout: float = GUARD_TIMEOUT) -> Iterator[None]:
+    """Hold DVC's guard of its rwlock file (``.dvc/tmp/rwlock.lock``, with DVC's own lock
+    class), so no DVC stage can take or release the log while we look and publish."""
+    from dvc.lock import LockError, make_lock
+
+    tmp = root / ".dvc" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    guard = make_lock(
+        str(tmp / "rwlock.lock"), tmp_dir=str(tmp), hardlink_lock=_hardlink_lock(root)
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            guard.lock()
+            break
+        except LockError:
+            if time.monotonic() > deadline:
+                raise ReviewError(
+                    f"could not take DVC's lock {tmp / 'rwlock.lock'} within {timeout:.0f} s "
+                    "to add to the corrections log. If no dvc command is running, delete that "
+                    "file and retry."
+                ) from None
+            time.sleep(0.05)
+    try:
+        yield
+    finally:
+        guard.unlock()
 
 
 def _now():

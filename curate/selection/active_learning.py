@@ -15,10 +15,13 @@ is turned into a percentile before weighting: uncertainty and similarity over th
 diversity through the distribution of the candidates' initial distances. The batch is built
 greedily: each pick maximises ``w_u * uncertainty + w_s * similarity + w_d * diversity`` (as
 percentiles), then the diversity of the rest is updated against the pick. Pool samples that are
-near duplicates of labelled data are left out. The output reports the raw signals.
+near duplicates of labelled data are left out. The output reports the raw signals. With every
+weight 0 (a pool with no labels at all has no model to be uncertain, and the default weighs
+nothing else) the batch is chosen by diversity alone.
 
-Defaults (``configs/active_learning.yaml``) come from ``benchmarks/active_learning.py`` on
-banking77, where they were also scored: see its README section.
+The default (``configs/active_learning.yaml``) is plain margin sampling, weights 1 / 0 / 0:
+``benchmarks/active_learning.py`` measured it against the combinations on banking77 and
+clinc150, and on a pool of near-copies; it needed the fewest labels (see its README section).
 """
 
 from __future__ import annotations
@@ -113,6 +116,8 @@ def select_batch(
 
     n = len(pool_ids)
     w = {"uncertainty": 0.0, "diversity": 0.0, "similarity": 0.0, **cfg.weights}
+    if not any(v > 0 for v in w.values()):
+        w["diversity"] = 1.0  # nothing else to rank by: spread the batch (k-center)
     excluded = np.zeros(n, bool) if excluded is None else np.asarray(excluded, bool)
     unc = uncertainty(pool_probs, cfg.uncertainty) if n else np.zeros(0)
     sim = np.zeros(n)
@@ -137,12 +142,18 @@ def select_batch(
     else:
         dist = np.ones(len(cand))
     reference = np.sort(dist)  # diversity as a percentile of the initial distances
+    # With no labelled data every initial distance is the same and a percentile says nothing:
+    # the distances themselves (in [0, 1]) are the diversity then.
+    flat = len(reference) == 0 or reference[0] == reference[-1]
     score_at_pick: list[float] = []
     picked: list[int] = []
     div_at_pick: list[float] = []
     active = np.ones(len(cand), bool)
     for _ in range(batch):
-        div = np.searchsorted(reference, dist, side="right") / max(len(reference), 1)
+        if flat:
+            div = dist
+        else:
+            div = np.searchsorted(reference, dist, side="right") / max(len(reference), 1)
         total = np.where(active, base[cand] + w["diversity"] * div, -np.inf)
         j = int(np.argmax(total))
         score_at_pick.append(float(total[j]))

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate import layout
-from curate.analysis.clusters import failure_clusters
+from curate.analysis.clusters import SCHEMA, FailureClusters, failure_clusters
 from curate.analysis.slices import metadata_slices
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
@@ -16,6 +16,14 @@ from curate.embed import to_matrix
 from curate.errors import ConfigError
 from curate.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
 from curate.predict import classes_of
+
+#: The failure clusters of a dataset without labelled samples.
+NO_CLUSTERS = FailureClusters(
+    table=SCHEMA.empty_table(),
+    assignment=np.zeros(0, np.int64),
+    errors=np.zeros(0, bool),
+    summary={"clusters": 0, "labelled": 0, "error_rate": 0.0, "top3_error_rate": 0.0, "top3": []},
+)
 
 
 def run(root: str | Path = ".") -> dict:
@@ -44,14 +52,18 @@ def run(root: str | Path = ".") -> dict:
     classes = classes_of(predictions)
     probs = to_matrix(predictions.column("pred_probs"))
     is_issue = np.array([ids[i] in flagged for i in rows])
-    fc = failure_clusters(
-        [labels[i] for i in rows],
-        probs[rows],
-        classes,
-        embeddings[rows],
-        label_issues=is_issue,
-        n_clusters=cfg.analysis.clusters,
-        seed=cfg.seed,
+    fc = (
+        failure_clusters(
+            [labels[i] for i in rows],
+            probs[rows],
+            classes,
+            embeddings[rows],
+            label_issues=is_issue,
+            n_clusters=cfg.analysis.clusters,
+            seed=cfg.seed,
+        )
+        if len(rows)
+        else NO_CLUSTERS  # an unlabelled pool: no model errors to cluster
     )
     per_sample = pa.table(
         {

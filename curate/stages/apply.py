@@ -20,7 +20,11 @@ from curate.review.corrections import CorrectionsLog, resolve
 def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
     source = read_artifact(cfg.path(layout.SOURCE_MANIFEST), "ingest")
-    log = CorrectionsLog(cfg.path(layout.CORRECTIONS)).read()
+    corrections = CorrectionsLog(cfg.path(layout.CORRECTIONS))
+    # Parts staged while an earlier run held the log join now, before the log is read: DVC
+    # hashes the folder for dvc.lock after this command, so what is read is what is recorded.
+    corrections.publish_pending(within_run=True)
+    log = corrections.read()
     classes = cfg.data.classes or sorted(
         {lab for lab in source.column("label").to_pylist() if lab is not None}
     )

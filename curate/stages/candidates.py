@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
@@ -46,17 +48,34 @@ def run(root: str | Path = ".") -> dict:
         if e and c in top and sid in position
     ]
     rows = np.flatnonzero(pool)
+    classes = classes_of(predictions)
+    probs = to_matrix(predictions.column("pred_probs"))[rows]
+    al_cfg = cfg.active_learning
+    if not classes:
+        # An unlabelled pool has no model, so no uncertainty: the batch is picked for
+        # diversity (and similarity) alone, with no predicted label.
+        al_cfg = dataclasses.replace(al_cfg, weights={**al_cfg.weights, "uncertainty": 0.0})
+        probs, classes = np.ones((len(rows), 1)), ("",)
     selection = select_batch(
         [ids[i] for i in rows],
-        to_matrix(predictions.column("pred_probs"))[rows],
+        probs,
         embeddings[rows],
         embeddings[~pool],
-        classes_of(predictions),
-        cfg.active_learning,
+        classes,
+        al_cfg,
         targets=embeddings[seeds],
         excluded=dup_of_labelled[rows],
     )
+    table = selection.table
+    if not any(lab is not None for lab in labels):
+        for name in ("predicted_label", "confidence"):
+            column = table.schema.get_field_index(name)
+            table = table.set_column(
+                column,
+                table.schema.field(name),
+                pa.nulls(table.num_rows, table.schema.field(name).type),
+            )
     summary = {**selection.summary, "target_clusters": top}
-    write_parquet(selection.table, cfg.path(layout.ACTIVE_LEARNING))
+    write_parquet(table, cfg.path(layout.ACTIVE_LEARNING))
     write_json(summary, cfg.path(layout.ACTIVE_LEARNING_SUMMARY))
     return summary

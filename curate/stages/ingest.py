@@ -10,14 +10,16 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
-from curate.dataset import build_manifest_and_annotations, summarize
+from curate.dataset import ingest_tables, summarize
 
 
 def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
-    manifest, annotations = build_manifest_and_annotations(cfg)
+    manifest, annotations, notes = ingest_tables(cfg)
     summary = summarize(manifest)
     summary["annotations"] = annotations.num_rows
+    # Label cells whose surrounding whitespace was stripped (" cat" -> "cat").
+    summary.update(notes)
     write_parquet(manifest, cfg.path(layout.SOURCE_MANIFEST))
     write_parquet(annotations, cfg.path(layout.ANNOTATIONS))
     write_json(summary, cfg.path(layout.MANIFEST_SUMMARY))

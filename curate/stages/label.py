@@ -19,13 +19,14 @@ def run(root: str | Path = ".") -> dict:
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
     require_aligned(predictions, manifest, layout.PRED_PROBS, "predict")
-    duplicate_groups = None
+    duplicate_groups = duplicate_links = None
     if cfg.duplicates.conflicts_are_label_issues:
-        duplicates = read_artifact(
-            cfg.path(layout.DUPLICATES), "duplicates", columns=["sample_id", "group_id"]
-        )
+        duplicates = read_artifact(cfg.path(layout.DUPLICATES), "duplicates")
         require_aligned(duplicates, manifest, layout.DUPLICATES, "duplicates")
         duplicate_groups = duplicates.column("group_id").to_pylist()
+        # Written by an older duplicates stage without it: conflicts are judged per group.
+        if "linked_to" in duplicates.column_names:
+            duplicate_links = duplicates.column("linked_to").to_pylist()
     result = checks.get("label")(
         sample_ids=manifest.column("sample_id").to_pylist(),
         splits=manifest.column("split").to_pylist(),
@@ -36,6 +37,7 @@ def run(root: str | Path = ".") -> dict:
         cfg=cfg.label,
         seed=cfg.seed,
         duplicate_groups=duplicate_groups,
+        duplicate_links=duplicate_links,
     )
     per_sample, per_annotator = EMPTY_CONSENSUS, EMPTY_ANNOTATORS
     long = read_artifact(cfg.path(layout.ANNOTATIONS), "ingest")

@@ -49,8 +49,9 @@ def run(root: str | Path = ".") -> dict:
         "model": "file" if cfg.predict.pred_probs_file else cfg.predict.model,
         "classes": list(p.classes),
         "folds": max(int(p.fold.max()) + 1, 0),
-        "cv_log_loss": round(p.cv_log_loss, 4),
-        "cv_accuracy": round(p.cv_accuracy, 4),
+        # null without labelled samples (nothing to cross-validate)
+        "cv_log_loss": round(p.cv_log_loss, 4) if p.classes else None,
+        "cv_accuracy": round(p.cv_accuracy, 4) if p.classes else None,
     }
     write_json(summary, cfg.path(layout.PRED_PROBS_SUMMARY))
     return summary

@@ -8,6 +8,7 @@ from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
 from curate.manifest import read_artifact, read_manifest, require_aligned
+from curate.predict import classes_of
 from curate.review import queue as q
 
 
@@ -30,9 +31,9 @@ def run(root: str | Path = ".") -> dict:
         for sid, status in zip(changes.column("sample_id").to_pylist(), statuses, strict=True)
         if status != "unknown_sample"
     ]
-    table, summary = q.build_queue(
-        manifest, q.suggestions_from_pred_probs(predictions), findings, cfg.review, decided
-    )
+    # An unlabelled pool has no classes, so the model suggests no label.
+    suggestions = q.suggestions_from_pred_probs(predictions) if classes_of(predictions) else {}
+    table, summary = q.build_queue(manifest, suggestions, findings, cfg.review, decided)
     write_parquet(table, cfg.path(layout.REVIEW_QUEUE))
     write_json(summary, cfg.path(layout.REVIEW_SUMMARY))
     return summary

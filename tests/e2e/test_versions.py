@@ -54,7 +54,10 @@ def tag(root: Path, name: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_versions_tag_load_from_a_clone_and_diff(tmp_path: Path) -> None:
+def test_versions_tag_load_from_a_clone_and_diff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CURATE_REMOTES_DIR", str(tmp_path / "remotes"))
     root = tmp_path / "demo"
     build_demo(root)
     tagged = tag(root, "v1")

@@ -80,3 +80,34 @@ def test_report_renders_in_chromium_without_console_errors(tmp_path, artifacts_d
     assert "Top label issues" in text and "Failure clusters" in text
     assert images and all(w > 0 for w in images)  # inline thumbnails load
     assert shot.is_file() and shot.stat().st_size > 20_000
+
+
+def test_report_at_1000_classes_stays_under_5_mb_and_says_what_it_shows(tmp_path) -> None:
+    """The heatmaps show the 15 most confused classes, not 1,000 x 1,000 cells."""
+    import csv
+    import json
+    import re
+
+    classes = [f"intent_{i:04d}" for i in range(1000)]
+    confused = classes[500:515]  # planted: the only classes with off-diagonal mass
+    noise = {c: {c: 0.001} for c in classes}
+    for i, c in enumerate(confused):
+        noise[c][confused[(i + 1) % len(confused)]] = 0.0002 * (i + 1)
+    (tmp_path / layout.LABEL_SUMMARY).parent.mkdir(parents=True)
+    (tmp_path / layout.LABEL_SUMMARY).write_text(json.dumps({"issues": 3, "noise_matrix": noise}))
+    preds = tmp_path / layout.EVALUATION_PREDICTIONS
+    preds.parent.mkdir(parents=True)
+    with preds.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["sample_id", "actual", "predicted"])
+        for i, c in enumerate(classes * 3):
+            wrong = c in confused and i % 2
+            writer.writerow([f"e{i}", c, classes[(classes.index(c) + 1) % 1000] if wrong else c])
+    page = build_report(report_workspace(tmp_path), "text")
+    assert len(page.encode()) < 5_000_000, f"{len(page.encode()):,} bytes"
+    assert page.count("classes with the most off-diagonal mass") == 2
+    assert "Showing the 15 of 1,000 classes" in page
+    assert layout.EVALUATION_PREDICTIONS in page and layout.LABEL_SUMMARY in page
+    noise_table = page[page.index("Estimated joint") : page.index("Confusion matrix")]
+    shown = re.findall(r"<th>(intent_\d{4})</th>", noise_table)
+    assert len(shown) == 2 * 15 and set(shown) == set(confused)

@@ -130,3 +130,64 @@ def test_cli_gate_on_precomputed_embeddings(tmp_path) -> None:
                                            str(tmp_path)])  # fmt: skip
         assert result.exit_code == 2 and message in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def _embedding_workspace(tmp_path, dim: int = 8):
+    from curate.stages import apply, embed, ingest
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, dim))
+    pq.write_table(
+        pa.table({"id": [f"r{i}" for i in range(200)], "embedding": X.tolist(),
+                  "label": ["a", "b"] * 100}),
+        tmp_path / "rows.parquet",
+    )  # fmt: skip
+    write_workspace(tmp_path, {"sources": [{"path": "rows.parquet"}], "modality": "embedding",
+                               "input_column": "embedding", "id_column": "id"})  # fmt: skip
+    for stage in (ingest, apply, embed):
+        stage.run(tmp_path)
+    return rng
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            "wrong_dim",
+            r"vectors of 5 \(40 rows\) numbers at rows 1, 2, 3, 4, 5, \.\.\.; the "
+            r"reference's embeddings have 8",
+        ),
+        ("nan", r"rows 4, 8 hold NaN or infinite values; expected 8 finite numbers"),
+        ("mixed_dim", r"vectors of 9 \(1 rows\) numbers at rows 3;"),
+        ("null", r"rows 2 hold no list of numbers; expected a vector of 8 numbers"),
+    ],
+)
+def test_drift_batch_with_bad_vectors_is_a_clear_error(tmp_path, case, message) -> None:
+    """A batch whose vectors have the wrong size, NaN or no value: exit 2, the file, the
+    column, what was expected and what to do; no traceback."""
+    rng = _embedding_workspace(tmp_path)
+    batch = rng.normal(size=(40, 8)).tolist()
+    if case == "wrong_dim":
+        batch = rng.normal(size=(40, 5)).tolist()
+    elif case == "nan":
+        batch[3][2] = float("nan")
+        batch[7][0] = float("inf")
+    elif case == "mixed_dim":
+        batch[2] = batch[2] + [0.5]
+    elif case == "null":
+        batch[1] = None
+    path = tmp_path / f"{case}.parquet"
+    pq.write_table(pa.table({"embedding": batch}), path)
+    result = CliRunner().invoke(
+        main, ["drift", "--reference", str(tmp_path), "--current", str(path), "-w", str(tmp_path)]
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "Traceback" not in result.output
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    assert f"column 'embedding' (data.input_column) of {path}" in result.stderr
+    import re
+
+    assert re.search(message, result.stderr), result.stderr

@@ -250,3 +250,37 @@ def test_text_stage_reuses_cache_for_unchanged_rows(tmp_path: Path) -> None:
     apply_stage.run(tmp_path)
     summary = embed_stage.run(tmp_path)
     assert (summary["embedded"], summary["cached"], summary["dim"]) == (1, 60, 384)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "flipped_byte"])
+def test_corrupt_cache_shard_is_rebuilt_with_a_warning(tmp_path: Path, monkeypatch, damage) -> None:
+    """A damaged shard never crashes the run: it is dropped with a warning naming it, exactly
+    its rows are embedded again into a sound shard, and the vectors are unchanged."""
+    monkeypatch.setattr("curate.embed.FLUSH_ROWS", 10)
+    manifest = text_manifest(tmp_path, [f"text {i}" for i in range(30)])
+    cache = tmp_path / "cache"
+    table1, _ = embed_manifest(manifest, CountingEmbedder(), cache, chunk_rows=10)
+    shards = sorted(cache.glob("*/shard-*.parquet"))
+    assert len(shards) == 3
+    bad = shards[1]
+    data = bad.read_bytes()
+    if damage == "truncated":
+        bad.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        bad.write_bytes(b"\0" * len(data))
+    else:  # one flipped byte inside the first data page, the file otherwise intact
+        i = 40
+        bad.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+
+    again = CountingEmbedder()
+    with pytest.warns(UserWarning, match=r"embedding cache shard .*shard-.* is corrupt"):
+        table2, stats = embed_manifest(manifest, again, cache, chunk_rows=10)
+    assert (stats.cached, stats.embedded, sum(again.calls)) == (20, 10, 10)
+    np.testing.assert_array_equal(
+        to_matrix(table2.column("embedding")), to_matrix(table1.column("embedding"))
+    )
+    # The same rows make the same shard name: the damaged file was replaced by a sound one.
+    assert pq.read_table(bad).num_rows == 10 and len(list(cache.glob("*/shard-*.parquet"))) == 3
+    third = CountingEmbedder()
+    _, stats3 = embed_manifest(manifest, third, cache, chunk_rows=10)
+    assert (stats3.cached, stats3.embedded) == (30, 0)

@@ -149,3 +149,34 @@ def test_stale_predictions_are_a_clear_error_not_a_crash(workspace: Path) -> Non
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "pred_probs.parquet does not match the current manifest" in result.stderr
     assert "Run `dvc repro`" in result.stderr
+
+
+def test_missing_file_names_the_predict_setting(workspace: Path) -> None:
+    write_workspace(
+        workspace,
+        {
+            "sources": [{"path": "data.parquet"}],
+            "modality": "embedding",
+            "input_column": "vec",
+            "id_column": "id",
+        },
+        predict={"pred_probs_file": "nowhere.csv"},
+    )
+    err = error(workspace)
+    assert "nowhere.csv does not exist" in err
+    assert "predict.pred_probs_file in configs/predict.yaml" in err
+    assert "data.sources" not in err
+
+
+def test_csv_sample_ids_are_matched_byte_for_byte(tmp_path: Path) -> None:
+    """Ids such as 007 or 0.10 in a CSV file are strings, not numbers (007 -> 7 would miss)."""
+    from curate.external_predictions import read_pred_probs
+
+    path = tmp_path / "probs.csv"
+    path.write_text("sample_id,x,y\n007,0.9,0.1\n0.10,0.2,0.8\n1e3,0.5,0.5\n")
+    classes, probs, present = read_pred_probs(
+        path, ["1e3", "007", "0.10"], ["x", "y", "x"], classes_hint=None
+    )
+    assert classes == ("x", "y")
+    np.testing.assert_allclose(probs, [[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]], rtol=1e-6)
+    assert present.tolist() == [True, True, True]

@@ -98,3 +98,17 @@ def test_exact_zero_one_probabilities_do_not_break_entropy_scores() -> None:
     )  # fmt: skip
     scores = result.table.column("label_score").to_pylist()
     assert scores[0] > scores[1] > scores[3] and scores[2] > scores[3]
+
+
+def test_no_labelled_sample_gives_an_empty_result() -> None:
+    result = checks.get("label")(
+        sample_ids=["a", "b"],
+        splits=["unlabeled"] * 2,
+        labels=[None, None],
+        content_hashes=["h1", "h2"],
+        pred_probs=np.zeros((2, 0)),
+        classes=(),
+        cfg=LabelConfig(bootstrap=10),
+    )
+    assert result.table.num_rows == 0 and "is_label_issue" in result.table.column_names
+    assert result.summary["labelled"] == 0 and result.summary["issues"] == 0

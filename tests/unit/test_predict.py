@@ -94,3 +94,16 @@ def test_a_rare_class_does_not_reduce_the_folds_of_the_others() -> None:
     p = out_of_sample_pred_probs(X, labels, [str(i) for i in range(102)], PredictConfig(folds=5))
     assert p.fold.max() + 1 == 5
     assert len(set(p.fold[-2:])) == 2  # the two rare samples sit in different folds
+
+
+def test_an_unlabelled_pool_gets_predictions_without_classes() -> None:
+    from curate.embed import to_matrix
+
+    X = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    p = out_of_sample_pred_probs(X, [None] * 6, [f"h{i}" for i in range(6)], PredictConfig())
+    assert p.classes == () and p.pred_probs.shape == (6, 0)
+    assert (p.fold == -1).all()
+    ids = pa.array([f"s{i}" for i in range(6)])
+    table = to_table(ids, pa.array(["unlabeled"] * 6), pa.nulls(6, pa.string()), p)
+    assert classes_of(table) == ()
+    assert to_matrix(table.column("pred_probs")).shape == (6, 0)

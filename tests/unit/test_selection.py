@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -12,6 +15,7 @@ from curate.analysis.slices import metadata_slices, wilson
 from curate.config import ActiveLearningConfig
 from curate.selection.active_learning import select_batch, uncertainty
 from curate.selection.augmentation import augment, augment_text, choose_parents
+from tests.helpers import require_shared_data
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -142,6 +146,96 @@ def test_similarity_finds_more_data_like_the_failures() -> None:
                        targets=targets)  # fmt: skip
     picked = [int(s[1:]) for s in sel.table.column("sample_id").to_pylist()]
     assert set(blob[picked]) == {3}
+
+
+def test_no_weight_at_all_spreads_the_batch() -> None:
+    """An unlabelled pool with the default (margin) weights: uncertainty is off, nothing else is
+    weighed, and the batch is spread by diversity rather than taken in pool order."""
+    X, blob = blobs(10, 30, seed=2)
+    cfg = ActiveLearningConfig(batch_size=5, weights={"uncertainty": 0.0})
+    sel = select_batch([f"p{i}" for i in range(len(X))], np.ones((len(X), 1)), X, X[:0], [""],
+                       cfg)  # fmt: skip
+    picked = [int(s[1:]) for s in sel.table.column("sample_id").to_pylist()]
+    assert len(set(blob[picked])) == 5
+
+
+CLINC = Path(__file__).resolve().parents[3] / "shared/data/clinc150"
+
+
+def _labels_to_reach(labels: list[int], curve: np.ndarray, target: float) -> float:
+    """Labels at which ``curve`` first reaches ``target`` (linear interpolation); inf if never."""
+    for i, acc in enumerate(curve):
+        if acc >= target:
+            if i == 0:
+                return float(labels[0])
+            a0 = curve[i - 1]
+            return labels[i - 1] + (target - a0) / (acc - a0) * (labels[i] - labels[i - 1])
+    return float("inf")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:The number of unique classes is greater")  # 150 of 100 rows
+def test_default_needs_no_more_labels_than_plain_margin_on_clinc150() -> None:
+    """A small seeded version of ``benchmarks/active_learning.py --dataset clinc150``: 2,000 pool
+    rows, 1,000 test rows, 100 random labels then 4 rounds of 50. The default reaches random's
+    final accuracy with no more labels than plain margin sampling (the measured best), and
+    before the last round. (The former default, 1 / 0.25 / 0.1, never reached it here.)"""
+    import pandas as pd
+
+    from curate.config import PredictConfig, TextEmbedConfig
+    from curate.embed.text import TextEmbedder
+    from curate.predict import make_model
+
+    path = CLINC / "data_full.parquet"
+    require_shared_data(path)
+    frame = pd.read_parquet(path)
+    rng = np.random.default_rng(100)
+    train, test = frame[frame.split == "train"], frame[frame.split == "test"]
+    train = train.iloc[rng.choice(len(train), 2000, replace=False)]
+    test = test.iloc[rng.choice(len(test), 1000, replace=False)]
+    embedder = TextEmbedder(TextEmbedConfig())
+    X = embedder.embed(pa.table({"input": train.text.tolist()}))
+    X_test = embedder.embed(pa.table({"input": test.text.tolist()}))
+    classes = sorted(set(train.intent))
+    index = {c: i for i, c in enumerate(classes)}
+    y = train.intent.map(index).to_numpy()
+    y_test = test.intent.map(lambda c: index.get(c, -1)).to_numpy()
+
+    def simulate(cfg: ActiveLearningConfig | None, seed: int) -> tuple[list[int], np.ndarray]:
+        labelled = np.zeros(len(y), bool)
+        labelled[np.random.default_rng(seed).choice(len(y), 100, replace=False)] = True
+        pick_rng = np.random.default_rng([seed, 1])
+        counts, accuracy = [], []
+        for round_ in range(5):
+            rows = np.flatnonzero(labelled)
+            model = make_model(PredictConfig(), seed).fit(X[rows], y[rows])
+            counts.append(len(rows))
+            accuracy.append(float((model.predict(X_test) == y_test).mean()))
+            if round_ == 4:
+                break
+            pool = np.flatnonzero(~labelled)
+            if cfg is None:
+                picks = pick_rng.choice(pool, 50, replace=False)
+            else:
+                probs = np.zeros((len(pool), len(classes)))
+                probs[:, model.classes_] = model.predict_proba(X[pool])
+                sel = select_batch([str(i) for i in pool], probs, X[pool], X[rows], classes,
+                                   dataclasses.replace(cfg, batch_size=50))  # fmt: skip
+                picks = np.array(sel.table.column("sample_id").to_pylist(), np.int64)
+            labelled[picks] = True
+        return counts, np.array(accuracy)
+
+    margin = ActiveLearningConfig(weights={"uncertainty": 1.0, "diversity": 0.0,
+                                           "similarity": 0.0})  # fmt: skip
+    curves = {}
+    for name, cfg in (("random", None), ("margin", margin), ("default", ActiveLearningConfig())):
+        runs = [simulate(cfg, seed) for seed in range(3)]
+        labels = runs[0][0]
+        curves[name] = np.mean([acc for _, acc in runs], axis=0)
+    target = curves["random"][-1]
+    need = {name: _labels_to_reach(labels, c, target) for name, c in curves.items()}
+    print(f"labels to reach random's final {target:.3f}: {need}")
+    assert need["default"] <= need["margin"] < labels[-1]
 
 
 # -- augmentation ------------------------------------------------------------------------------

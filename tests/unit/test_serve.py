@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -127,3 +129,83 @@ def test_bad_requests_get_4xx_and_store_nothing(server, body, secret, path, stat
     assert code == status and "error" in answer
     assert log.read().num_rows == 0
     assert post(url, payload(2))[0] == 200  # still serving
+
+
+def raw_request(port: int, head: str, body: bytes = b"", timeout: float = 10.0) -> bytes:
+    """Send bytes as they are (no client-side checks); the answer, read until the server
+    closes the connection (the request says ``Connection: close``)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(head.encode() + body)
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "1e3", ""])
+def test_bad_content_length_gets_4xx_without_a_traceback(server, capfd, length) -> None:
+    url, log = server
+    port = int(url.rsplit(":", 1)[1])
+    head = (
+        "POST /webhook HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {SECRET}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    answer = raw_request(port, head, b'{"action": "ANNOTATION_CREATED"}', timeout=5)
+    status = int(answer.split(b" ", 2)[1])
+    assert 400 <= status < 500, answer[:200]
+    assert log.read().num_rows == 0
+    assert post(url, payload(3))[0] == 200  # still serving
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_body_over_10_mb_gets_413_not_a_dropped_connection(server) -> None:
+    url, log = server
+    body = b'{"action": "ANNOTATION_CREATED", "pad": "' + b"x" * (11 * 1024 * 1024) + b'"}'
+    status, answer = post(url, body)
+    assert status == 413 and "error" in answer
+    assert log.read().num_rows == 0
+    assert post(url, payload(4))[0] == 200
+
+
+def test_500_idle_sockets_hold_no_thread_and_do_not_block_a_delivery(server) -> None:
+    url, log = server
+    port = int(url.rsplit(":", 1)[1])
+    before = threading.active_count()
+    idle = []
+    try:
+        for i in range(500):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            if i % 2:
+                sock.sendall(b"POST /webhook HTTP/1.1\r\nContent-Le")  # a half-sent request
+            idle.append(sock)
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert post(url, payload(5))[0] == 200
+        assert time.monotonic() - started < 5
+        assert threading.active_count() - before < 50  # a thread per connection would be 500
+    finally:
+        for sock in idle:
+            sock.close()
+    assert [r["annotation_id"] for r in log.read().to_pylist()] == [5]
+
+
+def test_idle_connections_are_closed_after_the_timeout(tmp_path, monkeypatch) -> None:
+    from curate.review import serve
+
+    monkeypatch.setattr(serve, "CHANNEL_TIMEOUT", 1, raising=False)
+    srv = make_server(tmp_path / "log", SECRET, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=8) as sock:
+            sock.sendall(b"POST /webhook HTTP/1.1\r\n")  # and then nothing
+            started = time.monotonic()
+            try:
+                closed = sock.recv(1024) == b""
+            except ConnectionResetError:
+                closed = True
+            assert closed and time.monotonic() - started < 6
+    finally:
+        srv.shutdown()
+        srv.server_close()

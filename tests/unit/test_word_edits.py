@@ -113,3 +113,108 @@ def test_near_duplicate_check_verifies_lexical_candidates_by_word_edits() -> Non
         cosine_only = run(["a", "b", "c"], X, graph, **{"cfg": cfg, **kwargs})
         assert cosine_only.table.column("group_id").to_pylist() == ["a", "a", "a"]
         assert "pairs_within_word_edits" not in cosine_only.summary
+
+
+def _reference_word_edits(a: list[str], b: list[str]) -> int:
+    """The verifier's count computed the plain way: every leftover word against every other."""
+    from collections import Counter
+
+    from rapidfuzz.distance import Indel
+
+    from curate.checks.word_edits import REPLACED_WORD_COST, _misspelt
+
+    if a == b:
+        return 0
+    lcs = (len(a) + len(b) - Indel.distance(a, b)) // 2
+    only_a = list((Counter(a) - Counter(b)).elements())
+    only_b = list((Counter(b) - Counter(a)).elements())
+
+    def pair(words: list[str], others: list[str]) -> int:
+        free, pairs = list(others), 0
+        for word in words:
+            for j, other in enumerate(free):
+                if _misspelt(word, other):
+                    pairs, _ = pairs + 1, free.pop(j)
+                    break
+        return pairs
+
+    misspelt = max(pair(only_a, only_b), pair(only_b, only_a))
+    left_a, left_b = len(only_a) - misspelt, len(only_b) - misspelt
+    moved = len(a) - len(only_a) - lcs
+    return moved + misspelt + abs(left_a - left_b) + REPLACED_WORD_COST * min(left_a, left_b)
+
+
+def _typo(word: str, rng: np.random.Generator) -> str:
+    i = int(rng.integers(len(word)))
+    kind = int(rng.integers(4))
+    if kind == 0:
+        return word[:i] + word[i + 1 :]
+    if kind == 1:
+        return word[:i] + "xq"[i % 2] + word[i:]
+    if kind == 2:
+        return word[:i] + "z" + word[i + 1 :]
+    return word[:i] + word[i + 1 : i + 2] + word[i] + word[i + 2 :]
+
+
+def _vocabulary(rng: np.random.Generator, size: int) -> list[str]:
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    return ["".join(rng.choice(letters, int(rng.integers(1, 9)))) for _ in range(size)]
+
+
+def test_word_edits_equal_the_all_pairs_count_with_and_without_a_limit() -> None:
+    rng = np.random.default_rng(0)
+    vocab = _vocabulary(rng, 60)  # small: many words one typo apart, repeated words
+    for _ in range(400):
+        a = [str(w) for w in rng.choice(vocab, int(rng.integers(1, 30)))]
+        b = [_typo(w, rng) if rng.random() < 0.3 else w for w in a]
+        b = [w for w in b if w and rng.random() > 0.1] + list(rng.choice(vocab, 2))
+        expected = _reference_word_edits(a, b)
+        assert word_edits(a, b) == expected
+        for limit in (0, 2, 5, 20):
+            got = word_edits(a, b, limit=limit)
+            assert got == expected if expected <= limit else got > limit
+
+
+class _CountingOSA:
+    """Stands in for rapidfuzz's OSA in the verifier: counts the typo comparisons, and stops
+    a run that would take minutes with an error instead."""
+
+    def __init__(self, cap: int) -> None:
+        from rapidfuzz.distance import OSA
+
+        self.osa, self.cap, self.calls = OSA, cap, 0
+
+    def distance(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls > self.cap:
+            raise AssertionError(f"more than {self.cap} typo comparisons")
+        return self.osa.distance(*args, **kwargs)
+
+
+def test_long_texts_cost_a_bounded_number_of_typo_comparisons(monkeypatch) -> None:
+    """300 pairs of 2,000-word texts: different texts are rejected by the lower bound without
+    pairing, and near copies (100 typos) compare each word with a few candidates only (the
+    all-pairs pairing made millions of comparisons per pair: 20 minutes on newsgroup posts)."""
+    from curate.checks import word_edits as module
+
+    rng = np.random.default_rng(1)
+    vocab = _vocabulary(rng, 5000)
+    counter = _CountingOSA(cap=200_000)
+    monkeypatch.setattr(module, "OSA", counter)
+    texts, a, b = [], [], []
+    for i in range(200):  # different texts
+        texts += [list(rng.choice(vocab, 2000)), list(rng.choice(vocab, 2100))]
+        a.append(2 * i)
+        b.append(2 * i + 1)
+    for _ in range(100):  # near copies: 100 typos and 50 dropped words
+        base = [str(w) for w in rng.choice(vocab, 2000)]
+        copy = list(base)
+        for i in rng.choice(len(copy), 100, replace=False):
+            copy[i] = _typo(copy[i], rng) or "x"
+        copy = [w for k, w in enumerate(copy) if k % 40]
+        texts += [base, copy]
+        a.append(len(texts) - 2)
+        b.append(len(texts) - 1)
+    ok = within_word_edits([[str(w) for w in t] for t in texts], np.array(a), np.array(b), 0.25)
+    assert not ok[:200].any() and ok[200:].all()
+    assert counter.calls <= 100 * 2 * 100 * 4  # a few comparisons per misspelt word
