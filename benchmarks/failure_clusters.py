@@ -25,6 +25,18 @@ noise rate of four choices of 3 clusters:
 * error count: the 3 clusters with the most errors (ties: higher rate first);
 * random: 3 clusters drawn uniformly without replacement, mean over ``--draws`` seeded draws.
 
+Scored on the rows the clusters were found on, these figures are optimistic (k-means and the
+ranking both saw those errors), so they are printed only as the in-sample reference. The
+verdict is held out: for each of ``--splits`` seeded splits of the rows into two halves (whole
+fold groups, so copies and near-copies stay on one side), clusters are found on one half
+(``failure_clusters`` with the default number of clusters for that half, and ``--ks``), the
+four choices of 3 clusters are made from that half's table, and their error rate is scored on
+the *other* half, each of its rows assigned to the nearest centroid (``held_out_rates``); then
+the halves swap. Per split the two directions are averaged; the verdict line compares severity
+with the error-rate ranking and with random clusters by the paired difference over the splits
+(mean and 95% t-interval). It holds when severity's held-out top-3 error rate is at least
+``ACCEPT_RATIO`` x the held-out average and its interval against random lies above 0.
+
 Figures are printed and written to ``benchmarks/results/failure_clusters.json`` (git-ignored).
 """
 
@@ -48,6 +60,7 @@ from label_issues import embed  # noqa: E402  (content-hash-cached)
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared/data"
 RESULTS = REPO / "benchmarks/results"
+ACCEPT_RATIO = 1.5  # severity's held-out top-3 error rate at least this x the held-out average
 
 
 def pooled(ids, assign: np.ndarray, errors: np.ndarray, noise: np.ndarray) -> dict:
@@ -89,11 +102,91 @@ def compare(fc, noise: np.ndarray, draws: int, seed: int) -> dict:
     return out
 
 
+def choices(fc, draws: int, seed: int) -> dict[str, list[list[int]]]:
+    """The four choices of 3 clusters, made from ``fc``'s own table (the fit half)."""
+    rows = fc.table.to_pylist()
+    by_rate = sorted(rows, key=lambda r: (-r["error_rate"], -r["errors"], r["cluster"]))
+    by_count = sorted(rows, key=lambda r: (-r["errors"], -r["error_rate"], r["cluster"]))
+    ids = [r["cluster"] for r in rows]
+    rng = np.random.default_rng(seed)
+    return {
+        "severity": [ids[:3]],
+        "error rate": [[r["cluster"] for r in by_rate[:3]]],
+        "error count": [[r["cluster"] for r in by_count[:3]]],
+        "random": [list(rng.choice(ids, 3, replace=False)) for _ in range(draws)],
+    }
+
+
+def held_out(X, labels, probs, classes, is_issue, errors, noise, groups, k, split, args) -> dict:
+    """One split into halves, both directions: the held-out figures of each choice."""
+    from curate.analysis.clusters import default_clusters, failure_clusters, held_out_rates
+
+    keys = np.unique(groups, return_inverse=True)[1]
+    side = np.random.default_rng([args.seed, split]).random(keys.max() + 1) < 0.5
+    halves = [np.flatnonzero(side[keys]), np.flatnonzero(~side[keys])]
+    out: dict = {"split": split, "directions": []}
+    for fit, score in (halves, halves[::-1]):
+        fc = failure_clusters(
+            [labels[i] for i in fit],
+            probs[fit],
+            classes,
+            X[fit],
+            label_issues=is_issue[fit],
+            n_clusters=k or default_clusters(len(fit)),
+            seed=args.seed + split,
+        )
+        ho = held_out_rates(fc, X[score], errors[score])
+        assign = fc.assign(X[score])
+        base = float(errors[score].mean())
+        d = {"fit_rows": len(fit), "scored_rows": len(score), "clusters": fc.summary["clusters"],
+             "held_out_error_rate": base}  # fmt: skip
+        ho_size = {r["cluster"]: r["size"] for r in ho.to_pylist()}
+        ho_err = {r["cluster"]: r["errors"] for r in ho.to_pylist()}
+        for name, picks in choices(fc, args.draws, args.seed + split).items():
+            rates, noises, in_sample, shares = [], [], [], []
+            for ids in picks:
+                size = sum(ho_size[c] for c in ids)
+                rates.append(sum(ho_err[c] for c in ids) / max(size, 1))
+                shares.append(sum(ho_err[c] for c in ids) / max(1, int(errors[score].sum())))
+                noises.append(float(noise[score][np.isin(assign, ids)].mean()) if size else 0.0)
+                members = np.isin(fc.assignment, ids)
+                in_sample.append(float(fc.errors[members].mean()))
+            d[name] = {
+                "error_rate": float(np.mean(rates)),
+                "ratio": float(np.mean(rates)) / base,
+                "noise_rate": float(np.mean(noises)),
+                "error_share": float(np.mean(shares)),
+                "fit_error_rate": float(np.mean(in_sample)),
+            }
+        out["directions"].append(d)
+    names = ("severity", "error rate", "error count", "random")
+    out["mean"] = {
+        n: {m: float(np.mean([d[n][m] for d in out["directions"]])) for m in d["severity"]}
+        for n in names
+    }
+    out["held_out_error_rate"] = float(
+        np.mean([d["held_out_error_rate"] for d in out["directions"]])
+    )
+    return out
+
+
+def paired_ci(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """Mean of the paired differences a - b and its 95% t-interval."""
+    from scipy import stats
+
+    d = np.asarray(a) - np.asarray(b)
+    if len(d) < 2:
+        return float(d.mean()), float("nan"), float("nan")
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ks", default="20,100", help="extra numbers of clusters (comma-separated)")
     ap.add_argument("--draws", type=int, default=20, help="random draws of 3 clusters")
+    ap.add_argument("--splits", type=int, default=5, help="seeded splits into two halves")
     args = ap.parse_args()
 
     from curate import checks
@@ -109,9 +202,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     graph = build_graph(X, IndexConfig(), seed=args.seed)
-    preds = out_of_sample_pred_probs(
-        X, labels, fold_groups(graph, hashes, PredictConfig()), PredictConfig(), args.seed
-    )
+    groups = fold_groups(graph, hashes, PredictConfig())
+    preds = out_of_sample_pred_probs(X, labels, groups, PredictConfig(), args.seed)
     n = len(labels)
     issues = checks.get("label")(
         sample_ids=[str(i) for i in range(n)],
@@ -189,7 +281,8 @@ def main() -> None:
         )
 
     print(
-        "\nPooled over 3 clusters, by how they are chosen (error = argmax != given label; "
+        "\nIn-sample (scored on the rows the clusters were found on; optimistic, reference "
+        "only): pooled over 3 clusters, by how they are chosen (error = argmax != given label; "
         "noise = label != gold_label):"
     )
     hdr = (
@@ -216,6 +309,61 @@ def main() -> None:
             f"k = {res['k']}: random 3 clusters' error rate std over draws "
             f"{rnd['error_rate_std']:.4f}; clustering {res['cluster_s']:.1f} s"
         )
+
+    # -- held out: clusters found on one half, their error rates scored on the other ---------
+    index = {c: i for i, c in enumerate(preds.classes)}
+    given = np.array([index[lab] for lab in labels], np.int64)
+    errors = np.asarray(preds.pred_probs).argmax(axis=1) != given
+    held: dict = {}
+    for k in [None] + [int(k) for k in args.ks.split(",") if k]:
+        held[k] = [
+            held_out(X, labels, preds.pred_probs, preds.classes, is_issue, errors, noise,
+                     np.asarray(groups), k, split, args)
+            for split in range(args.splits)
+        ]  # fmt: skip
+    k_half = default_clusters(n // 2)
+    print(
+        f"\nHeld out (in-sample: no): clusters found on one half (whole fold groups), the 3 "
+        f"clusters chosen from that half's table, their error rate scored on the other half "
+        f"(rows assigned to the nearest centroid); {args.splits} splits x 2 directions, "
+        f"mean over splits. k = default is about {k_half} per half."
+    )
+    hdr = (
+        f"{'k':>7} {'3 clusters by':<14} {'held-out err':>12} {'x avg':>6} {'noise':>6} "
+        f"{'% of errors':>11} {'fit-half err':>12}"
+    )
+    print(hdr)
+    print("-" * len(hdr))
+    verdicts = []
+    for k, splits in held.items():
+        kname = "default" if k is None else str(k)
+        base = float(np.mean([s["held_out_error_rate"] for s in splits]))
+        for name in ("severity", "error rate", "error count", "random"):
+            fields = ("error_rate", "ratio", "noise_rate", "error_share", "fit_error_rate")
+            m = {f: float(np.mean([s["mean"][name][f] for s in splits])) for f in fields}
+            label = name if name != "random" else f"random ({args.draws})"
+            print(f"{kname:>7} {label:<14} {m['error_rate']:>12.4f} {m['ratio']:>6.2f} "
+                  f"{m['noise_rate']:>6.3f} {100 * m['error_share']:>10.1f}% "
+                  f"{m['fit_error_rate']:>12.4f}")  # fmt: skip
+        print(f"{kname:>7} {'(all rows)':<14} {base:>12.4f} {1:>6.2f} {'':>6} {100:>10.1f}%")
+        sev = [s["mean"]["severity"]["error_rate"] for s in splits]
+        ratio = float(np.mean([s["mean"]["severity"]["ratio"] for s in splits]))
+        vs = {b: paired_ci(sev, [s["mean"][b]["error_rate"] for s in splits])
+              for b in ("error rate", "error count", "random")}  # fmt: skip
+        holds = ratio >= ACCEPT_RATIO and vs["random"][1] > 0
+        verdicts.append(
+            f"k = {kname}: severity top-3 held-out error rate {float(np.mean(sev)):.4f} "
+            f"({ratio:.2f}x the held-out average {base:.4f}; needs >= {ACCEPT_RATIO}x); "
+            + "; ".join(
+                f"vs {b} ranking {d:+.4f} [95% CI {lo:+.4f}, {hi:+.4f}]"
+                for b, (d, lo, hi) in vs.items()
+            )  # fmt: skip
+            + f" (paired over {args.splits} splits, same run; in-sample: no): "
+            + ("HOLDS" if holds else "FAILS")
+        )
+    print("\nverdicts (held out; the in-sample table above is for reference only):")
+    for v in verdicts:
+        print("  " + v)
     print(f"load average: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -229,6 +377,8 @@ def main() -> None:
         "default_k": k_default,
         "top3_default_k": top,
         "by_k": results,
+        "held_out": {("default" if k is None else str(k)): v for k, v in held.items()},
+        "held_out_verdicts": verdicts,
         "load_average": os.getloadavg(),
     }
     path = RESULTS / "failure_clusters.json"

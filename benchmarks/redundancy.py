@@ -1,31 +1,47 @@
-"""Redundancy pruning: test accuracy after training on curate's keep set vs a random subset.
+"""Redundancy pruning: is curate's keep set better than simple subsets, on held-out data?
 
 Run from the repository root (see benchmarks/README.md for the details and the flags):
 
-    .venv/bin/python benchmarks/redundancy.py [--variants] [--seeds 3] [--fractions 0.9,0.7,0.5]
-                                              [--dataset banking77] [--rows N] [--jobs 2]
+    .venv/bin/python benchmarks/redundancy.py [--tuning-seeds 0,1,2] [--eval-seeds 3,4,5,6,7]
+        [--sizes 1000,2500,full] [--eval-dataset agnews-gold] [--eval-dataset-sizes 1000,full]
+        [--fractions 0.7,0.5] [--no-sweep] [--jobs 2]
 
-Data (``../shared/data``, never copied): banking77 ``train.csv`` (10,003 rows, 77 intents,
-35-187 rows per intent) and ``test.csv`` (3,080 rows, 40 per intent). Texts are embedded with
-curate's text embedder, cached in ``benchmarks/results/cache/embeddings``. The kNN graph is
-``build_graph(X_train, IndexConfig())`` (k=10, exact).
+Data (``../shared/data``, never copied): banking77 ``train.csv`` (10,003 rows, 77 intents) and
+``test.csv`` (3,080 rows, 40 per intent); NoisyAG-News ``train_10k.parquet`` with its gold
+labels (10,000 rows, 4 classes) and ``test.parquet``. Texts are embedded with curate's text
+embedder, cached in ``benchmarks/results/cache/embeddings``.
 
-For every keep fraction and seed, the reference classifier ``make_model(PredictConfig(), seed)``
-(logistic regression) is trained on
+**Tuning / evaluation split.** banking77's test set is split in two fixed, class-stratified
+halves (alternate rows of each intent). The *tuning split* is banking77 with the tuning seeds,
+scored on test half A; the *evaluation split* is banking77 with the evaluation seeds, scored on
+test half B, and the second data set (``--eval-dataset``, gold labels) with the evaluation seeds,
+scored on its whole test set; the second data set is never used for tuning. A seed draws the
+stratified training subsample (sizes below the full set), curate's k-means and sampling, the
+random subsets and the classifier.
 
-* curate: the ``in_keep_set`` rows of ``find_redundant(..., cfg=RedundancyConfig(keep_fraction=f),
-  seed=seed)`` over all training rows (split ``train``, their labels);
-* random: ``default_rng(seed).choice(n, round(f * n), replace=False)``, the same size;
-* full: every training row (the reference for the drop);
+Every setting that has a default is chosen on the tuning split only: the switch of
+``keep: auto`` (``large_dataset_rows``: keep easy samples below it, hard ones from it, scored
+over the training-set sizes ``--sizes``) and, at the full size, ``preference_strength``,
+``label_agreement`` and ``threshold`` (one at a time from the defaults). Among a setting's
+candidates the tuning split picks the best mean accuracy (over sizes, keep fractions and
+seeds); the current default stays unless that candidate beats it with a 95% paired bootstrap
+interval above 0. The evaluation split then scores ``RedundancyConfig()`` as shipped.
 
-and scored by accuracy on the test set. The seed changes curate's k-means and sampling and the
-random subset. The acceptance test: at keep fraction 0.7, curate's mean drop from the full-data
-accuracy is smaller than random's. ``--variants`` adds configurations of the same check (keep
-policy, preference strength, semantic-duplicate threshold, clusters, label-agreement filter).
-``--dataset agnews`` / ``agnews-gold`` run on NoisyAG-News (crowd labels, 19.75% wrong, or the
-gold labels; clean test set) to see what label noise does to each ranking.
+For each data set, size, keep fraction and seed the reference classifier
+``make_model(PredictConfig(), seed)`` (logistic regression) is trained on
 
-Figures are printed and written to ``benchmarks/results/redundancy.json`` (git-ignored).
+* curate easy / curate hard: the first ``round(f * m)`` rows of ``find_redundant``'s keep
+  ranking with ``keep: easy`` / ``keep: hard`` (curate default is the one ``keep: auto`` picks);
+* random: ``default_rng(seed).choice(m, round(f * m), replace=False)``;
+* stratified random: a random ``f`` of every class (the class quotas alone);
+* keep easy / keep hard: the ``round(f * m)`` rows with the lowest / highest ``difficulty``
+  (the check's own score), one global order without class quotas or duplicate pruning;
+* full: every training row.
+
+Differences to each baseline are paired (same seed, subsample and test rows); the 95%
+interval is a bootstrap over seeds and test rows. A verdict line names its baselines and says
+whether the default it scores was chosen in-sample. Figures are printed and written to
+``benchmarks/results/redundancy.json`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -50,53 +66,20 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared/data"
 RESULTS = REPO / "benchmarks/results"
 ACCEPT_FRACTION = 0.7
-
-# The settings --variants changes one thing at a time from (RedundancyConfig()'s defaults
-# since they were adopted; "hard" is what `keep: auto` picks for banking77's 10,003 rows).
-RECOMMENDED = {"keep": "hard", "threshold": 0.98}
-# (name, overrides of RECOMMENDED). Settings RedundancyConfig lacks are passed on an extended
-# config (see make_cfg); the check reads them with getattr and a default.
-VARIANTS: list[tuple[str, dict]] = [
-    ("recommended", {}),
-    ("keep=auto", {"keep": "auto"}),
-    ("keep=easy", {"keep": "easy"}),
-    ("strength=0 (class-stratified random)", {"preference_strength": 0.0}),
-    ("strength=1", {"preference_strength": 1.0}),
-    ("strength=6", {"preference_strength": 6.0}),
-    ("strength=50 (strict order)", {"preference_strength": 50.0}),
-    ("keep=easy strength=50", {"keep": "easy", "preference_strength": 50.0}),
-    ("label_agreement=off", {"label_agreement": None}),
-    ("label_agreement=0.2", {"label_agreement": 0.2}),
-    ("threshold=0.85", {"threshold": 0.85}),
-    ("threshold=0.90", {"threshold": 0.90}),
-    ("threshold=0.95", {"threshold": 0.95}),
-    ("threshold=0.98", {"threshold": 0.98}),
-    ("threshold=1.0 (no duplicates)", {"threshold": 1.0}),
-    ("clusters=77", {"clusters": 77}),
-    ("clusters=sqrt(n)", {"clusters": "sqrt"}),
-    ("clusters=n/50", {"clusters": "n/50"}),
+TUNING_DATASET = "banking77"
+#: Candidate values of ``large_dataset_rows`` (100,000 was the first default).
+SWITCHES = (1000, 2500, 10000, 100000)
+#: Settings swept one at a time at the full size on the tuning split: (field, candidates).
+SWEEP: list[tuple[str, tuple]] = [
+    ("preference_strength", (1.0, 3.0, 6.0)),
+    ("label_agreement", (None, 0.1, 0.2)),
+    ("threshold", (0.95, 0.98, 1.0)),
 ]
-DUP_THRESHOLDS = (0.85, 0.90, 0.95, 0.98, 0.99)
+BASELINES = ("random", "stratified random", "keep easy", "keep hard")
+BOOTSTRAP = 2000
 
 # Set in main() before the worker pool forks; read by the workers.
 STATE: dict = {}
-
-
-def make_cfg(**kw):
-    """``RedundancyConfig(**kw)``, on an extended dataclass for fields it does not have yet."""
-    from curate.config import RedundancyConfig
-
-    known = {f.name for f in dataclasses.fields(RedundancyConfig)}
-    extra = {k: v for k, v in kw.items() if k not in known}
-    if not extra:
-        return RedundancyConfig(**kw)
-    cls = dataclasses.make_dataclass(
-        "ExtendedRedundancyConfig",
-        [(k, object, dataclasses.field(default=None)) for k in extra],
-        bases=(RedundancyConfig,),
-        frozen=True,
-    )
-    return cls(**kw)
 
 
 def embed(texts: list[str], tag: str) -> np.ndarray:
@@ -104,189 +87,375 @@ def embed(texts: list[str], tag: str) -> np.ndarray:
     return embed_texts(texts, tag)[0]
 
 
-def load(dataset: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(train, test, tag) with columns ``text`` and ``label``."""
+def load(dataset: str) -> dict:
+    """Training and test embeddings and labels of a data set."""
     if dataset == "banking77":
         train = pd.read_csv(DATA / "banking77/train.csv")
         test = pd.read_csv(DATA / "banking77/test.csv")
         train["label"], test["label"] = train.category, test.category
-        return train, test, "banking77"
-    train = pd.read_parquet(DATA / "noisy_agnews/train_10k.parquet")
-    test = pd.read_parquet(DATA / "noisy_agnews/test.parquet")
-    if dataset == "agnews-gold":
-        train["label"] = train.gold_label
-    return train, test, "agnews"
+        tag = "banking77"
+    else:
+        train = pd.read_parquet(DATA / "noisy_agnews/train_10k.parquet")
+        test = pd.read_parquet(DATA / "noisy_agnews/test.parquet")
+        if dataset == "agnews-gold":
+            train["label"] = train.gold_label
+        tag = "agnews"
+    return dict(
+        X=embed(train.text.tolist(), f"{tag}-train"), y=train.label.astype(str).to_numpy(),
+        X_test=embed(test.text.tolist(), f"{tag}-test"), y_test=test.label.astype(str).to_numpy(),
+    )  # fmt: skip
 
 
-def accuracy(rows: np.ndarray, seed: int) -> float:
-    from curate.config import PredictConfig
+def test_halves(y_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed class-stratified halves of the test rows: alternate rows of every class."""
+    a = np.zeros(len(y_test), bool)
+    for c in np.unique(y_test):
+        a[np.flatnonzero(y_test == c)[::2]] = True
+    return np.flatnonzero(a), np.flatnonzero(~a)
+
+
+def subsample(y: np.ndarray, size: int | None, seed: int) -> np.ndarray:
+    """``size`` training rows (None: all), a random same fraction of every class."""
+    if size is None or size >= len(y):
+        return np.arange(len(y))
+    return np.sort(stratified_random(y, size, 10_000 + seed))
+
+
+def ranking(X, y, graph, seed: int, **kw) -> tuple[np.ndarray, np.ndarray]:
+    """(rows in keep order, difficulty per row) of ``find_redundant`` with ``kw``."""
+    from curate.checks.redundancy import find_redundant
+    from curate.config import RedundancyConfig
+
+    m = len(y)
+    result = find_redundant(
+        [str(i) for i in range(m)], X, graph, splits=["train"] * m, labels=y.tolist(),
+        cfg=RedundancyConfig(**kw), seed=seed,
+    )  # fmt: skip
+    t = result.table  # sorted by keep_rank
+    order = np.array(t.column("sample_id").to_pylist(), dtype=np.int64)
+    difficulty = np.empty(m)
+    difficulty[order] = t.column("difficulty").to_numpy()
+    return order, difficulty
+
+
+def stratified_random(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` rows, a random same fraction of every class (rows ordered by their place in a
+    shuffled class, as a fraction of the class size)."""
+    rng = np.random.default_rng(seed)
+    place = np.empty(len(y))
+    for c in np.unique(y):
+        r = np.flatnonzero(y == c)
+        place[r] = (rng.permutation(len(r)) + rng.random(len(r))) / len(r)
+    return np.argsort(place, kind="stable")[:k]
+
+
+def job(args: tuple) -> list[dict]:
+    """Every method at every keep fraction for one (data set, split, size, seed)."""
+    from curate.config import IndexConfig, PredictConfig, RedundancyConfig
+    from curate.index import build_graph
     from curate.predict import make_model
 
-    X, y, X_test, y_test = STATE["X"], STATE["y"], STATE["X_test"], STATE["y_test"]
-    model = make_model(PredictConfig(), seed).fit(X[rows], y[rows])
-    return float((model.predict(X_test) == y_test).mean())
+    dataset, split, size, seed, fractions, sweep = args
+    d = STATE[dataset]
+    rows = subsample(d["y"], size, seed)
+    X, y = np.ascontiguousarray(d["X"][rows]), d["y"][rows]
+    scored = d["scored"][split]
+    X_test, y_test = d["X_test"][scored], d["y_test"][scored]
+    m = len(y)
+    graph = build_graph(X, IndexConfig(), seed=0)
+    orders: dict[str, np.ndarray] = {}
+    orders["curate easy"], difficulty = ranking(X, y, graph, seed, keep="easy")
+    orders["curate hard"], _ = ranking(X, y, graph, seed, keep="hard")
+    for field, values in sweep:  # the default's own value is "curate hard"
+        for v in values:
+            if v != getattr(RedundancyConfig(), field):
+                orders[f"{field}={v}"], _ = ranking(X, y, graph, seed, keep="hard", **{field: v})
+    by_easy = np.argsort(difficulty, kind="stable")
+    base = dict(dataset=dataset, split=split, size=size or m, rows=m, seed=seed)
+    out = []
 
+    def fit(method: str, fraction: float, keep: np.ndarray) -> None:
+        model = make_model(PredictConfig(), seed).fit(X[keep], y[keep])
+        correct = model.predict(X_test) == y_test
+        out.append({**base, "method": method, "fraction": fraction, "kept": len(keep),
+                    "accuracy": float(correct.mean()),
+                    "correct": np.packbits(correct)})  # fmt: skip
 
-def resolve(kw: dict, n: int) -> dict:
-    kw = dict(kw)
-    if kw.get("clusters") == "sqrt":
-        kw["clusters"] = int(round(np.sqrt(n)))
-    elif kw.get("clusters") == "n/50":
-        kw["clusters"] = max(1, n // 50)
-    return kw
-
-
-def curate_keep(kw: dict, fraction: float, seed: int) -> tuple[np.ndarray, dict, float]:
-    from curate.checks.redundancy import find_redundant
-
-    n = len(STATE["y"])
-    cfg = make_cfg(**resolve(kw, n), keep_fraction=fraction)
-    start = time.perf_counter()
-    result = find_redundant(
-        STATE["ids"], STATE["X"], STATE["graph"], splits=["train"] * n,
-        labels=STATE["labels"], cfg=cfg, seed=seed,
-    )  # fmt: skip
-    seconds = time.perf_counter() - start
-    t = result.table
-    kept = np.array(t.column("sample_id").to_pylist(), dtype=np.int64)[
-        np.array(t.column("in_keep_set").to_pylist(), dtype=bool)
-    ]
-    return np.sort(kept), result.summary, seconds
-
-
-def job(args: tuple) -> dict:
-    method, kw, fraction, seed = args
-    n = len(STATE["y"])
-    out = {"method": method, "fraction": fraction, "seed": seed}
-    if method == "full":
-        rows = np.arange(n)
-    elif method == "random":
-        rows = np.sort(np.random.default_rng(seed).choice(n, int(round(fraction * n)), False))
-    else:
-        kw = kw if method == "curate default" else {**RECOMMENDED, **kw}
-        rows, summary, seconds = curate_keep(kw, fraction, seed)
-        out.update(check_s=seconds, semantic_duplicates=summary["semantic_duplicates"],
-                   possible_label_errors=summary.get("possible_label_errors"),
-                   clusters=summary["clusters"], keep=summary["keep"])  # fmt: skip
-    out.update(kept=len(rows), accuracy=accuracy(rows, seed))
+    fit("full", 1.0, np.arange(m))
+    for f in fractions:
+        k = int(round(f * m))
+        for method, order in orders.items():
+            fit(method, f, order[:k])
+        fit("random", f, np.random.default_rng(seed).choice(m, k, replace=False))
+        fit("stratified random", f, stratified_random(y, k, seed))
+        fit("keep easy", f, by_easy[:k])
+        fit("keep hard", f, by_easy[::-1][:k])
     return out
 
 
-def mean_std(values: list[float]) -> str:
-    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+def paired(a: list[dict], b: list[dict], n_rows: int, rng) -> tuple[float, float, float]:
+    """Mean accuracy difference a - b and its 95% bootstrap interval over seeds and test rows.
+
+    ``a`` and ``b`` are runs on the same seeds, in the same order, scored on the same rows.
+    """
+    diff = np.stack([
+        np.unpackbits(x["correct"])[:n_rows].astype(np.int8)
+        - np.unpackbits(z["correct"])[:n_rows].astype(np.int8)
+        for x, z in zip(a, b, strict=True)
+    ])  # fmt: skip
+    s, r = diff.shape
+    means = np.empty(BOOTSTRAP)
+    for i in range(BOOTSTRAP):
+        seeds = rng.integers(0, s, s)
+        cols = rng.integers(0, r, r)
+        means[i] = diff[seeds][:, cols].mean()
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return float(diff.mean()), float(lo), float(hi)
+
+
+def choose_setting(candidates: dict, current, n_rows: int, rng) -> tuple[object, dict]:
+    """A setting's value on the tuning split: the candidate with the best mean accuracy, but
+    the current value stays unless that candidate beats it with a 95% interval above 0.
+
+    ``candidates`` maps each value (``current`` among them) to its runs, in the same order.
+    """
+    means = {v: float(np.mean([r["accuracy"] for r in runs])) for v, runs in candidates.items()}
+    best = max(means, key=lambda v: means[v])
+    d = paired(candidates[best], candidates[current], n_rows, rng)
+    chosen = best if d[1] > 0 else current
+    return chosen, dict(means=means, best=best, best_minus_current=d, chosen=chosen)
+
+
+def verdict(diffs: dict[str, tuple[float, float, float]]) -> dict:
+    """HOLDS when curate beats random (interval above 0) and no baseline beats curate.
+
+    ``diffs`` maps each baseline to (curate - baseline, interval low, interval high).
+    """
+    better = [b for b, d in diffs.items() if d[1] > 0]
+    worse = [b for b, d in diffs.items() if d[2] < 0]
+    same = [b for b in diffs if b not in better and b not in worse]
+    holds = "random" in better and not worse
+    return dict(holds=holds, better=better, worse=worse, within_noise=same)
+
+
+def plan(
+    tuning_seeds: list[int],
+    eval_seeds: list[int],
+    sizes: list[int | None],
+    eval_dataset: str,
+    eval_sizes: list[int | None],
+    fractions: list[float],
+    sweep: list,
+) -> list[tuple]:
+    """The jobs: the tuning split (tuning seeds, the sweep at the full size) and the evaluation
+    split (evaluation seeds on the tuning data set and on ``eval_dataset``), largest first."""
+    if set(tuning_seeds) & set(eval_seeds):
+        raise ValueError(f"tuning seeds {tuning_seeds} and evaluation seeds {eval_seeds} overlap")
+    if eval_dataset == TUNING_DATASET:
+        raise ValueError(f"the evaluation data set must not be {TUNING_DATASET}, tuned on")
+    jobs = [(TUNING_DATASET, "tuning", s, seed, fractions, sweep if s is None else [])
+            for s in sizes for seed in tuning_seeds]  # fmt: skip
+    jobs += [(TUNING_DATASET, "evaluation", s, seed, fractions, [])
+             for s in sizes for seed in eval_seeds]  # fmt: skip
+    jobs += [(eval_dataset, "evaluation", s, seed, fractions, [])
+             for s in eval_sizes for seed in eval_seeds]  # fmt: skip
+    return sorted(jobs, key=lambda j: -(j[2] or 10**9))  # the largest first: workers end together
+
+
+def fmt_ci(d: tuple[float, float, float]) -> str:
+    return f"{d[0]:+.4f} [{d[1]:+.4f}, {d[2]:+.4f}]"
+
+
+def size_name(size: int | None) -> str:
+    return "full" if size is None else str(size)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument(
-        "--dataset", default="banking77", choices=["banking77", "agnews", "agnews-gold"]
-    )
-    ap.add_argument("--rows", type=int, help="stratified subsample of the training set")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--fractions", default="0.9,0.7,0.5")
-    ap.add_argument("--variants", action="store_true", help="also run the configuration sweep")
+    ap.add_argument("--tuning-seeds", default="0,1,2")
+    ap.add_argument("--eval-seeds", default="3,4,5,6,7")
+    ap.add_argument("--sizes", default="1000,2500,full", help="banking77 training-set sizes")
+    ap.add_argument("--eval-dataset", default="agnews-gold", choices=["agnews-gold", "agnews"])
+    ap.add_argument("--eval-dataset-sizes", default="1000,full")
+    ap.add_argument("--fractions", default="0.7,0.5")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the settings sweep")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes")
     args = ap.parse_args()
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from curate.config import IndexConfig, RedundancyConfig
-    from curate.index import build_graph
+    from curate.checks.redundancy import keep_policy
+    from curate.config import RedundancyConfig
 
-    train, test, tag = load(args.dataset)
-    X = embed(train.text.tolist(), f"{tag}-train")
-    X_test = embed(test.text.tolist(), f"{tag}-test")
-    if args.rows is not None and args.rows < len(train):
-        pick = train.groupby("label").sample(frac=args.rows / len(train), random_state=0).index
-        pick = np.sort(pick.to_numpy())
-        train, X = train.iloc[pick].reset_index(drop=True), X[pick]
-    n = len(train)
-    counts = train.label.value_counts()
-    print(f"{args.dataset}: {n} training rows, {len(counts)} classes ({counts.min()}-"
-          f"{counts.max()} per class), {len(test)} test rows")  # fmt: skip
-    start = time.perf_counter()
-    graph = build_graph(X, IndexConfig(), seed=0)
-    print(f"kNN graph: {time.perf_counter() - start:.1f} s")
-    STATE.update(X=X, y=train.label.to_numpy(), X_test=X_test, y_test=test.label.to_numpy(),
-                 graph=graph, ids=[str(i) for i in range(n)],
-                 labels=train.label.astype(str).tolist())  # fmt: skip
+    def ints(text: str) -> list[int]:
+        return [int(s) for s in text.split(",") if s]
 
+    def sizes(text: str) -> list[int | None]:
+        return [None if s == "full" else int(s) for s in text.split(",") if s]
+
+    tuning_seeds, eval_seeds = ints(args.tuning_seeds), ints(args.eval_seeds)
+    fractions = [float(f) for f in args.fractions.split(",")]
+    tune_sizes, eval_sizes = sizes(args.sizes), sizes(args.eval_dataset_sizes)
+    sweep = [] if args.no_sweep else SWEEP
     default = RedundancyConfig()
     print(f"default: {default}")
-    if args.variants:
-        print(f"variants: changes to {RECOMMENDED or 'the default'}")
-    fractions = [float(f) for f in args.fractions.split(",")]
-    seeds = range(args.seeds)
-    methods = [("curate default", {}), ("random", {})]
-    if args.variants:
-        methods += VARIANTS
-    jobs = [("full", {}, 1.0, s) for s in seeds]
-    jobs += [(m, kw, f, s) for m, kw in methods for f in fractions for s in seeds]
+
+    for name in (TUNING_DATASET, args.eval_dataset):
+        d = load(name)
+        half_a, half_b = test_halves(d["y_test"])
+        if name == TUNING_DATASET:
+            d["scored"] = {"tuning": half_a, "evaluation": half_b}
+        else:
+            d["scored"] = {"evaluation": np.arange(len(d["y_test"]))}
+        STATE[name] = d
+        counts = pd.Series(d["y"]).value_counts()
+        print(f"{name}: {len(d['y'])} training rows, {len(counts)} classes "
+              f"({counts.min()}-{counts.max()} per class), {len(d['y_test'])} test rows; "
+              + ", ".join(f"{s} scored on {len(r)}" for s, r in d["scored"].items()))  # fmt: skip
+    full_size = None
+    jobs = plan(tuning_seeds, eval_seeds, tune_sizes, args.eval_dataset, eval_sizes, fractions,
+                sweep)  # fmt: skip
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(job, jobs))
-    print(f"{len(runs)} classifier fits in {time.perf_counter() - start:.0f} s\n")
+        runs = [r for batch in pool.map(job, jobs) for r in batch]
+    print(f"{len(runs)} classifier fits in {time.perf_counter() - start:.0f} s "
+          f"({args.jobs} workers)")  # fmt: skip
+    rng = np.random.default_rng(0)
 
-    def acc(method: str, fraction: float) -> list[float]:
-        return [r["accuracy"] for r in runs if r["method"] == method and r["fraction"] == fraction]
+    def sel(dataset, split, size, method, fraction) -> list[dict]:
+        got = [r for r in runs if (r["dataset"], r["split"], r["method"], r["fraction"])
+               == (dataset, split, method, fraction) and r["size"] == size]  # fmt: skip
+        return sorted(got, key=lambda r: r["seed"])
 
-    full = acc("full", 1.0)
-    full_mean = float(np.mean(full))
-    print(f"full data: {mean_std(full)} ({n} rows)\n")
-    print("| keep fraction | kept | curate default | random | drop curate | drop random | "
-          "curate - random |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    table = []
-    for f in fractions:
-        c, r = acc("curate default", f), acc("random", f)
-        row = dict(fraction=f, kept=int(round(f * n)), curate_mean=float(np.mean(c)),
-                   curate_std=float(np.std(c)), random_mean=float(np.mean(r)),
-                   random_std=float(np.std(r)), drop_curate=full_mean - float(np.mean(c)),
-                   drop_random=full_mean - float(np.mean(r)))  # fmt: skip
-        table.append(row)
-        print(f"| {f} | {row['kept']} | {mean_std(c)} | {mean_std(r)} | "
-              f"{row['drop_curate']:+.4f} | {row['drop_random']:+.4f} | "
-              f"{row['curate_mean'] - row['random_mean']:+.4f} |")  # fmt: skip
-    accept = next((t for t in table if t["fraction"] == ACCEPT_FRACTION), None)
-    holds = None
-    if accept is not None:
-        holds = bool(accept["drop_curate"] < accept["drop_random"])
-        verdict = "HOLDS" if holds else "FAILS"
-        print(
-            f"\nacceptance (keep fraction {ACCEPT_FRACTION}: curate's drop "
-            f"{accept['drop_curate']:.4f} < random's {accept['drop_random']:.4f}): {verdict}"
-        )
+    def n_scored(dataset, split) -> int:
+        return len(STATE[dataset]["scored"][split])
 
-    dups = {}
-    for t in DUP_THRESHOLDS:
-        _, summary, _ = curate_keep({"threshold": t}, ACCEPT_FRACTION, 0)
-        dups[t] = summary["semantic_duplicates"]
-    print("\nsemantic duplicates (default clusters, seed 0): "
-          + ", ".join(f"{dups[t]} at {t}" for t in DUP_THRESHOLDS)
-          + f"; possible label errors: {summary.get('possible_label_errors')}")  # fmt: skip
+    def size_of(dataset, s) -> int:
+        return len(STATE[dataset]["y"]) if s is None else s
 
-    if args.variants:
-        print("\n| variant | " + " | ".join(f"{f}" for f in fractions) + " | semantic dups |")
-        print("| --- |" + " --- |" * (len(fractions) + 1))
-        for m, _ in [("random", {}), ("curate default", {}), *VARIANTS]:
-            gain = [np.mean(acc(m, f)) - np.mean(acc("random", f)) for f in fractions]
-            cells = [
-                f"{mean_std(acc(m, f))} ({g:+.4f})" for f, g in zip(fractions, gain, strict=True)
-            ]
-            sd = [r.get("semantic_duplicates") for r in runs if r["method"] == m]
-            print(f"| {m} | " + " | ".join(cells) + f" | {sd[0] if sd[0] is not None else '-'} |")
-        print("(in brackets: mean accuracy - random's mean accuracy)")
-    check_s = [r["check_s"] for r in runs if r["method"] == "curate default"]
-    print(f"\nfind_redundant: {np.mean(check_s):.2f} s per call (default config)")
+    def acc(runs_: list[dict]) -> float:
+        return float(np.mean([r["accuracy"] for r in runs_]))
+
+    # --- tuning split: the switch of keep: auto -------------------------------------------
+    ts = ",".join(map(str, tuning_seeds))
+    print(f"\n## Tuning split: {TUNING_DATASET}, seeds {ts}, test half A")
+    print("\n| size | keep fraction | full | curate easy | curate hard | random | stratified "
+          "random | keep easy | keep hard |")  # fmt: skip
+    print("| --- |" + " --- |" * 8)
+    tuning_cells = []
+    for s in tune_sizes:
+        n = size_of(TUNING_DATASET, s)
+        full = acc(sel(TUNING_DATASET, "tuning", n, "full", 1.0))
+        for f in fractions:
+            cells = {m: acc(sel(TUNING_DATASET, "tuning", n, m, f))
+                     for m in ("curate easy", "curate hard", *BASELINES)}  # fmt: skip
+            tuning_cells.append(dict(size=n, fraction=f, full=full, **cells))
+            print(f"| {n} | {f} | {full:.4f} | "
+                  + " | ".join(f"{v:.4f}" for v in cells.values()) + " |")  # fmt: skip
+
+    def switch_runs(v: int, split: str, dataset: str, sz: list) -> list[dict]:
+        """Runs of keep: auto with large_dataset_rows=v, over sizes, fractions, seeds."""
+        out = []
+        for s in sz:
+            n = size_of(dataset, s)
+            policy = "curate " + keep_policy(n, RedundancyConfig(large_dataset_rows=v))
+            for f in fractions:
+                out += sel(dataset, split, n, policy, f)
+        return out
+
+    def choose(candidates: dict, current) -> tuple[object, dict]:
+        return choose_setting(candidates, current, n_scored(TUNING_DATASET, "tuning"), rng)
+
+    switch_cands = {v: switch_runs(v, "tuning", TUNING_DATASET, tune_sizes) for v in SWITCHES}
+    current = default.large_dataset_rows
+    if current not in switch_cands:
+        switch_cands[current] = switch_runs(current, "tuning", TUNING_DATASET, tune_sizes)
+    chosen_switch, switch_info = choose(switch_cands, current)
+    print("\nlarge_dataset_rows (keep: auto) on the tuning split, mean accuracy over sizes "
+          f"{args.sizes} and keep fractions {args.fractions}: "
+          + ", ".join(f"{v}: {m:.4f}" for v, m in switch_info["means"].items())
+          + f"; best {switch_info['best']} - default {current}: "
+          + fmt_ci(switch_info["best_minus_current"]) + f"; chosen: {chosen_switch}")  # fmt: skip
+    choices = {"large_dataset_rows": switch_info}
+    n_full = size_of(TUNING_DATASET, full_size)
+    for field, values in sweep:
+        cur = getattr(default, field)
+        name = {v: "curate hard" if v == cur else f"{field}={v}" for v in values}
+        cands = {v: [r for f in fractions
+                     for r in sel(TUNING_DATASET, "tuning", n_full, name[v], f)]
+                 for v in values}  # fmt: skip
+        chosen, info = choose(cands, cur)
+        choices[field] = info
+        print(f"{field} (keep hard, {n_full} rows, tuning split): "
+              + ", ".join(f"{v}: {m:.4f}" for v, m in info["means"].items())
+              + f"; best {info['best']} - default {cur}: " + fmt_ci(info["best_minus_current"])
+              + f"; chosen: {chosen}")  # fmt: skip
+    in_tuning = {k: v["chosen"] == getattr(default, k) for k, v in choices.items()}
+    unchosen = [k for k, ok in in_tuning.items() if not ok]
+    swept = ", ".join(choices)
+    if unchosen:
+        provenance = (f"default differs from the tuning split's choice for {', '.join(unchosen)}"
+                      "; not re-chosen")  # fmt: skip
+    else:
+        provenance = (f"default ({swept}) chosen on the tuning split ({TUNING_DATASET}, seeds "
+                      f"{ts}, test half A); in-sample: no")  # fmt: skip
+    print(provenance)
+
+    # --- evaluation split: the shipped default against the baselines -----------------------
+    es = ",".join(map(str, eval_seeds))
+    cases = [(TUNING_DATASET, s) for s in tune_sizes]
+    cases += [(args.eval_dataset, s) for s in eval_sizes]
+    print(
+        f"\n## Evaluation split: seeds {es}; {TUNING_DATASET} scored on test half B, "
+        f"{args.eval_dataset} (never tuned on) on its whole test set"
+    )
+    print(
+        "curate default = RedundancyConfig() (keep: auto, large_dataset_rows="
+        f"{default.large_dataset_rows}); differences are paired, [95% bootstrap interval "
+        "over seeds and test rows]\n"
+    )
+    print("| data set | size | keep fraction | full | curate default | "
+          + " | ".join(f"− {b}" for b in BASELINES) + " |")  # fmt: skip
+    print("| --- |" + " --- |" * (4 + len(BASELINES)))
+    evaluation, verdicts = [], []
+    for dataset, s in cases:
+        n = size_of(dataset, s)
+        k = n_scored(dataset, "evaluation")
+        policy = "curate " + keep_policy(n, default)  # what keep: auto picks at n rows
+        full = acc(sel(dataset, "evaluation", n, "full", 1.0))
+        for f in fractions:
+            ours = sel(dataset, "evaluation", n, policy, f)
+            diffs = {b: paired(ours, sel(dataset, "evaluation", n, b, f), k, rng)
+                     for b in BASELINES}  # fmt: skip
+            row = dict(dataset=dataset, size=n, fraction=f, full=full, policy=policy,
+                       curate=acc(ours), accuracy={b: acc(sel(dataset, "evaluation", n, b, f))
+                                                   for b in BASELINES},
+                       minus=diffs)  # fmt: skip
+            evaluation.append(row)
+            print(f"| {dataset} | {n} | {f} | {full:.4f} | {acc(ours):.4f} "
+                  f"({policy.split()[1]}) | "
+                  + " | ".join(fmt_ci(diffs[b]) for b in BASELINES) + " |")  # fmt: skip
+            if f != ACCEPT_FRACTION:
+                continue
+            verdicts.append(dict(dataset=dataset, size=n, **verdict(diffs)))
+            row["verdict"] = verdicts[-1]
+    print()
+    for v in verdicts:
+        print(f"verdict ({v['dataset']}, {v['size']} rows, keep {ACCEPT_FRACTION}, held-out "
+              f"seeds {es}; baselines from the same run: {', '.join(BASELINES)}): curate "
+              f"default better than [{', '.join(v['better']) or '-'}], within noise of "
+              f"[{', '.join(v['within_noise']) or '-'}], worse than "
+              f"[{', '.join(v['worse']) or '-'}] -> {'HOLDS' if v['holds'] else 'FAILS'}; "
+              f"{provenance}")  # fmt: skip
+    print("(HOLDS: better than random with the interval above 0 and no baseline better)")
     load_avg = os.getloadavg()
     print(f"load average (1, 5, 15 min): {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = dict(dataset=args.dataset, rows=n, classes=len(counts), test_rows=len(test),
-               seeds=args.seeds, default_config=dataclasses.asdict(default),
-               full_accuracy=full, table=table, acceptance_fraction=ACCEPT_FRACTION,
-               acceptance_holds=holds, semantic_duplicates_by_threshold=dups,
-               variants={m: kw for m, kw in VARIANTS} if args.variants else {},
-               runs=runs, load_average=load_avg)  # fmt: skip
+    out = dict(default_config=dataclasses.asdict(default), tuning_seeds=tuning_seeds,
+               eval_seeds=eval_seeds, tuning=tuning_cells, choices=choices,
+               default_in_tuning_choice=in_tuning, evaluation=evaluation, verdicts=verdicts,
+               runs=[{k: v for k, v in r.items() if k != "correct"} for r in runs],
+               load_average=load_avg)  # fmt: skip
     (RESULTS / "redundancy.json").write_text(json.dumps(out, indent=2, default=str))
     print(f"written to {RESULTS / 'redundancy.json'}")
 

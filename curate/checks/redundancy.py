@@ -20,8 +20,9 @@ Every labelled training sample gets a place in a *keep ranking*; the keep set is
   order. A strict order keeps only one end of each class and loses coverage when much is pruned.
   ``keep: auto`` follows that paper's finding — keep easy samples when data is scarce, hard
   ones when it is plentiful — switching at ``redundancy.large_dataset_rows`` (1,000) training
-  samples: on banking77, keeping hard samples beat random from 1,000 rows up
-  (benchmarks/redundancy.py), so the easy regime is left to smaller sets.
+  samples. The switch was chosen on the tuning split of benchmarks/redundancy.py (banking77
+  at 1,000, 2,500 and 10,003 rows: keeping hard samples beat keeping easy ones at each), so
+  the easy regime is left to smaller sets, which that benchmark does not measure.
 * **Pruned first.** *Possible label errors*: samples whose labelled training kNN-graph
   neighbours carry their label at most ``redundancy.label_agreement`` of the time go last in
   their cluster; a hard-first preference would otherwise keep them first. *Semantic duplicates*

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -164,6 +165,43 @@ def test_init_refuses_to_overwrite_without_force(tabular_repo: Path) -> None:
     assert CliRunner().invoke(main, [*args, "--force"]).exit_code == 0
 
 
+def held_out_top3_error_ratios(root: Path, seed: int = 0) -> list[float]:
+    """Failure clusters found on one half of a workspace's labelled rows, scored on the other.
+
+    The halves keep duplicate groups whole (exact and near copies on one side). For each
+    direction: the held-out error rate of the rows nearest the fit half's top-3 clusters (by
+    severity), divided by the held-out half's error rate.
+    """
+    from curate.analysis.clusters import failure_clusters, held_out_rates
+    from curate.predict import classes_of
+
+    manifest = pq.read_table(root / layout.MANIFEST)
+    preds = pq.read_table(root / layout.PRED_PROBS)
+    emb = pq.read_table(root / layout.EMBEDDINGS)
+    dups = pq.read_table(root / layout.DUPLICATES)
+    ids = manifest.column("sample_id").to_pylist()
+    for table in (preds, emb, dups):
+        assert table.column("sample_id").to_pylist() == ids
+    labels = manifest.column("label").to_pylist()
+    rows = [i for i, lab in enumerate(labels) if lab is not None]
+    group = [g or e or s for g, e, s in zip(dups.column("group_id").to_pylist(),
+             dups.column("exact_group_id").to_pylist(), ids, strict=True)]  # fmt: skip
+    classes = list(classes_of(preds))
+    probs, X = to_matrix(preds.column("pred_probs")), to_matrix(emb.column("embedding"))
+    errors = probs.argmax(axis=1) != [classes.index(lab) if lab else -1 for lab in labels]
+    keys = {g: i for i, g in enumerate(dict.fromkeys(group[i] for i in rows))}
+    side = np.random.default_rng(seed).random(len(keys)) < 0.5
+    half_a = np.array([i for i in rows if side[keys[group[i]]]])
+    half_b = np.array([i for i in rows if not side[keys[group[i]]]])
+    ratios = []
+    for fit, score in ((half_a, half_b), (half_b, half_a)):
+        fc = failure_clusters([labels[i] for i in fit], probs[fit], classes, X[fit], seed=seed)
+        held = held_out_rates(fc, X[score], errors[score]).to_pylist()[:3]
+        rate = sum(r["errors"] for r in held) / max(1, sum(r["size"] for r in held))
+        ratios.append(rate / errors[score].mean())
+    return ratios
+
+
 def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path) -> None:
     summary = build_demo(tmp_path / "demo")
     planted = summary["planted"]
@@ -190,7 +228,12 @@ def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path)
     assert len(chosen) == 100 and set(chosen) <= pool
     analysis = summary["analysis/summary.json"]
     weakest = analysis["top3"][0]
-    assert weakest["error_rate"] > 2 * analysis["error_rate"]
+    # Failure clusters judged on rows they were not found on: the top 3 clusters of one half
+    # of the labelled rows, scored on the other half, hold more than the average error rate
+    # (measured: 1.60x over 10 splits x 2 directions, where in-sample the top cluster shows
+    # 2.5x; with the ranking shuffled: 1.04x on average over 20 shuffles, 0.72x to 1.52x).
+    ratios = [r for seed in range(10) for r in held_out_top3_error_ratios(root, seed)]
+    assert np.mean(ratios) > 1.4, ratios
     augmented = pq.read_table(root / layout.AUGMENTATION).to_pylist()
     members = {r["sample_id"] for r in pq.read_table(root / layout.SAMPLE_CLUSTERS).to_pylist()
                if r["cluster"] == weakest["cluster"]}  # fmt: skip

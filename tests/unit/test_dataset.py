@@ -13,7 +13,7 @@ from PIL import Image
 
 from curate.config import load_config
 from curate.dataset import MANIFEST_COLUMNS, build_manifest, summarize
-from tests.helpers import write_workspace
+from tests.helpers import require_shared_data, write_workspace
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 ROWS = [
@@ -193,9 +193,9 @@ def test_precomputed_embeddings_are_float32_vectors(tmp_path: Path) -> None:
     assert hashes[0] == hashes[2] != hashes[1]
 
 
-@pytest.mark.skipif(not (SHARED / "sms_spam").is_dir(), reason="shared data not present")
 def test_sms_spam_headerless_tsv_duplicates_get_distinct_ids(tmp_path: Path) -> None:
     """Acceptance: the 403 exact duplicate copies get distinct ids and equal hashes."""
+    require_shared_data(SHARED / "sms_spam" / "SMSSpamCollection.tsv")
     m = manifest_for(
         tmp_path,
         {

@@ -37,14 +37,20 @@ def test_severity_ranks_the_planted_failure_region_first() -> None:
     pred = truth.copy()
     rng = np.random.default_rng(1)
     wrong = rng.random(len(X)) < 0.05  # background errors everywhere
-    wrong |= (blob == 4) & (rng.random(len(X)) < 0.6)  # one region the model gets wrong
+    # one region where the model takes most 'a' rows for 'b'
+    wrong |= (blob == 4) & (truth == 0) & (rng.random(len(X)) < 0.9)
     pred[wrong] = 1 - pred[wrong]
     probs = np.eye(2)[pred] * 0.8 + 0.1
     fc = failure_clusters(labels, probs, ["a", "b"], X, n_clusters=6, seed=0)
     top = fc.table.to_pylist()[0]
     assert set(np.flatnonzero(fc.assignment == top["cluster"])) == set(np.flatnonzero(blob == 4))
     assert top["error_rate"] > 3 * fc.summary["error_rate"]
-    assert top["confused_given"] in ("a", "b") and top["confused_count"] > 0
+    a_taken_for_b = int(((blob == 4) & wrong & (truth == 0)).sum())
+    assert (top["confused_given"], top["confused_predicted"], top["confused_count"]) == (
+        "a",
+        "b",
+        a_taken_for_b,
+    )
     assert fc.table.column("rank").to_pylist() == list(range(1, 7))
     assert fc.top(1) == [top["cluster"]]
     assert (default_clusters(1600), default_clusters(10_000), default_clusters(3)) == (20, 50, 2)

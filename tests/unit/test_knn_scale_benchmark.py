@@ -1,0 +1,89 @@
+"""The kNN-scale benchmark's scoring: every method on the same direct pairs at the same cosine,
+Datalab given that cosine, planted copies on both sides of the threshold, held-out seed."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+knn_scale = importlib.import_module("knn_scale")
+
+T = 0.98
+
+
+def _data(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X = np.empty((n, knn_scale.DIM), np.float32)
+    pairs, exact, _ = knn_scale.make_data(X, 0.1, 0.02, (0.96, 0.999), seed)
+    return X, pairs, exact
+
+
+def _dense_truth(X: np.ndarray, t: float) -> np.ndarray:
+    S = X @ X.T
+    r, c = np.nonzero(np.triu(S >= t + knn_scale.EPS, 1))
+    return np.sort(r.astype(np.int64) * len(X) + c)
+
+
+def test_all_pairs_truth_matches_a_dense_oracle():
+    X, _, _ = _data()
+    truth, nn1 = knn_scale.all_pairs_truth(X, T)
+    keys = truth[0][truth[1] >= T + knn_scale.EPS].astype(np.int64)
+    assert np.array_equal(np.sort(keys), _dense_truth(X, T))
+    S = X @ X.T
+    np.fill_diagonal(S, -np.inf)
+    assert np.allclose(nn1, S.max(axis=1))
+
+
+def test_planted_copies_straddle_the_threshold_by_default():
+    # The default copy cosines are [t - (1 - t), 1 - 0.05 (1 - t)]: some must sit below t.
+    X, pairs, exact = _data()
+    bands = knn_scale.planted_bands(X, pairs, exact, T)["counts"]
+    assert bands["below"] > 0 and bands["low"] > 0 and bands["high"] > 0
+
+
+def test_a_shared_chained_group_is_not_a_hit_and_a_loose_radius_costs_precision():
+    X, pairs, exact = _data()
+    truth, _ = knn_scale.all_pairs_truth(X, T)
+    planted = knn_scale.planted_bands(X, pairs, exact, T)
+    true_keys = _dense_truth(X, T)
+    perfect = knn_scale.score(true_keys, X, planted, truth, T)
+    assert perfect["recall"] == 1.0 and perfect["precision"] == 1.0
+    assert perfect["planted_below"] == 0.0
+    # Reporting the planted pairs below t (a looser radius) must lower precision and show up.
+    below = planted["keys"][planted["bands"]["below"]]
+    loose = knn_scale.score(np.union1d(true_keys, below), X, planted, truth, T)
+    assert loose["precision"] < 1.0 and loose["planted_below"] == 1.0
+    # Dropping direct pairs (e.g. crediting only a group's centre links) must lower recall.
+    half = knn_scale.score(true_keys[::2], X, planted, truth, T)
+    assert half["recall"] < 0.6
+
+
+def test_datalab_gets_the_same_cosine_threshold(tmp_path):
+    pytest.importorskip("datasets", reason="Datalab needs the dev extra (cleanlab[datalab])")
+    X, pairs, exact = _data()
+    truth, nn1 = knn_scale.all_pairs_truth(X, T)
+    median = float(np.median(1.0 - nn1.astype(np.float64)))
+    (tmp_path / "truth.json").write_text(f'{{"median_nn_distance": {median}}}')
+    args = argparse.Namespace(threshold=T, data=str(tmp_path), seed=1, part="speed")
+    out = knn_scale.run_cleanlab(X, pairs, exact, np.zeros(len(X), np.int16), args)
+    assert abs(out["implied_cosine"] - T) < 1e-5
+    found = np.load(tmp_path / "found-cleanlab.npy")
+    planted = knn_scale.planted_bands(X, pairs, exact, T)
+    s = knn_scale.score(found, X, planted, truth, T)
+    assert s["precision"] == 1.0 and s["planted_below"] == 0.0
+    assert s["recall"] == 1.0  # 600 rows: no row has more than 10 neighbours at >= 0.98
+    default = np.load(tmp_path / "found-cleanlab-default.npy")
+    assert len(default) < len(found)  # its own radius is stricter than 0.98 here
+
+
+def test_reporting_seed_is_held_out_and_the_verdict_says_so():
+    args = argparse.Namespace(seed=knn_scale.EVAL_SEED)
+    assert knn_scale.EVAL_SEED != knn_scale.TUNING_SEED
+    assert knn_scale.in_sample_note(args).startswith("In-sample: no")
+    args.seed = knn_scale.TUNING_SEED
+    assert knn_scale.in_sample_note(args).startswith("In-sample: YES")
