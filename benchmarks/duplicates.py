@@ -583,7 +583,11 @@ def plant(texts: list[str], count: int, seed: int) -> tuple[list[str], list[int]
     """``count`` perturbed copies of distinct random rows with at least 3 words. Each copy
     gets 1 or 2 different perturbations (in random order), each of which changes the text, and
     differs from every text already in the data."""
-    rng = np.random.default_rng(seed)
+    return _plant_with(texts, count, np.random.default_rng(seed), PERTURBATIONS, perturb)
+
+
+def _plant_with(texts: list[str], count: int, rng, rules, apply) -> tuple[list, list, list]:
+    """The planting loop shared by every perturbation family: ``apply(text, rule, rng)``."""
     existing = set(texts)
     copies, sources, kinds = [], [], []
     for i in rng.permutation(len(texts)).tolist():
@@ -592,10 +596,10 @@ def plant(texts: list[str], count: int, seed: int) -> tuple[list[str], list[int]
         if len(texts[i].split()) < 3:
             continue
         for _ in range(10):
-            ops = rng.choice(PERTURBATIONS, rng.integers(1, 3), replace=False).tolist()
+            ops = rng.choice(rules, rng.integers(1, 3), replace=False).tolist()
             steps = [texts[i]]
             for op in ops:
-                steps.append(perturb(steps[-1], op, rng))
+                steps.append(apply(steps[-1], op, rng))
             new = steps[-1]
             changed = all(a != b for a, b in zip(steps, steps[1:], strict=False))
             if changed and new not in existing and new.strip():
@@ -1493,31 +1497,12 @@ def plant_family(texts: list[str], count: int, seed: int, family: str):
     seed, same copies); the other families draw from ``default_rng((seed, family number))``."""
     if family == "edits":
         return plant(texts, count, seed)
-    rules = FAMILY_RULES[family]
     rng = np.random.default_rng((seed, FAMILIES.index(family)))
-    existing = set(texts)
-    copies, sources, kinds = [], [], []
-    for i in rng.permutation(len(texts)).tolist():
-        if len(copies) == count:
-            break
-        if len(texts[i].split()) < 3:
-            continue
-        for _ in range(10):
-            ops = rng.choice(rules, rng.integers(1, 3), replace=False).tolist()
-            steps = [texts[i]]
-            for op in ops:
-                steps.append(perturb_family(steps[-1], family, op, rng))
-            new = steps[-1]
-            changed = all(a != b for a, b in zip(steps, steps[1:], strict=False))
-            if changed and new not in existing and new.strip():
-                break
-        else:
-            continue
-        existing.add(new)
-        copies.append(new)
-        sources.append(i)
-        kinds.append(tuple(sorted(ops)))
-    return copies, sources, kinds
+
+    def apply(text, rule, rng):
+        return perturb_family(text, family, rule, rng)
+
+    return _plant_with(texts, count, rng, FAMILY_RULES[family], apply)
 
 
 def set_scores(root: np.ndarray, src: np.ndarray, n0: int, copy_truth, lenient) -> dict:

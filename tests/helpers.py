@@ -8,6 +8,17 @@ from typing import Any
 import yaml
 
 
+def text_cfg(path: str = "data.csv", **overrides: Any) -> dict[str, Any]:
+    """A text-modality data section reading one source."""
+    return {
+        "sources": [{"path": path}],
+        "modality": "text",
+        "input_column": "text",
+        "label_column": "label",
+        **overrides,
+    }
+
+
 def write_workspace(
     root: Path,
     data: dict[str, Any],

@@ -25,17 +25,7 @@ from curate.cli import main
 from curate.config import load_config
 from curate.dataset import build_manifest
 from curate.stages import ingest
-from tests.helpers import write_workspace
-
-
-def text_cfg(path: str = "data.csv", **overrides: Any) -> dict[str, Any]:
-    return {
-        "sources": [{"path": path}],
-        "modality": "text",
-        "input_column": "text",
-        "label_column": "label",
-        **overrides,
-    }
+from tests.helpers import text_cfg, write_workspace
 
 
 def manifest(root: Path, data: dict[str, Any]) -> pa.Table:

@@ -25,22 +25,11 @@ from PIL import Image
 
 from curate.artifacts import atomic_path
 from curate.cli import main
-from tests.helpers import write_workspace
+from tests.helpers import text_cfg, write_workspace
 
 SPLITS_LISTED = "train, validation, test, unlabeled"
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def text_cfg(path: str = "data.csv", **overrides: Any) -> dict[str, Any]:
-    """A text-modality data section reading one source."""
-    return {
-        "sources": [{"path": path}],
-        "modality": "text",
-        "input_column": "text",
-        "label_column": "label",
-        **overrides,
-    }
 
 
 def image_cfg(**overrides: Any) -> dict[str, Any]:
