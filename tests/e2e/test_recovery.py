@@ -154,6 +154,27 @@ def repro_in_background(root: Path) -> subprocess.Popen:
     )
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def documented_restore_command(readme: str) -> list[str]:
+    """The one command the README's "Interrupted or failed stages" paragraph gives for putting
+    back the previous artifacts: the test runs what a user is told to run."""
+    _, found, rest = readme.partition("**Interrupted or failed stages.**")
+    assert found, "README.md says nothing about interrupted or failed stages"
+    block = rest.split("```bash\n", 1)[1].split("```", 1)[0]
+    command = block.split("#", 1)[0].split()
+    assert command and command[0] == "dvc", f"not a dvc command: {block!r}"
+    return dvc_command(*command[1:])
+
+
+def test_the_restore_command_is_read_from_the_readme() -> None:
+    assert documented_restore_command(README.read_text(encoding="utf-8")) == dvc_command("checkout")
+    # the README before this paragraph existed claimed the previous artifact stayed intact
+    with pytest.raises(AssertionError, match="says nothing about interrupted"):
+        documented_restore_command("all artifacts ... leaves the previous artifact intact")
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_kill_9_of_embed_and_predict_is_recovered(
@@ -184,7 +205,8 @@ def test_kill_9_of_embed_and_predict_is_recovered(
         repro_in_background(root), "embed", lambda: bool(set(cache.rglob("shard-*")) - shards)
     )
     assert not (root / layout.EMBEDDINGS).exists()
-    run_tool(dvc_command("checkout"), root, "dvc checkout")
+    restore = documented_restore_command(README.read_text(encoding="utf-8"))
+    run_tool(restore, root, "the README's restore command")
     assert md5(root / layout.EMBEDDINGS) == v1_embeddings
 
     # The next repro embeds only what was not flushed; kill -9 of predict while it runs.
@@ -196,7 +218,7 @@ def test_kill_9_of_embed_and_predict_is_recovered(
         extra - FLUSH_ROWS,
     )
     assert not (root / layout.PRED_PROBS).exists()
-    run_tool(dvc_command("checkout"), root, "dvc checkout")
+    run_tool(restore, root, "the README's restore command")
     assert md5(root / layout.PRED_PROBS) == v1_pred_probs
 
     run_tool(dvc_command("repro"), root, "dvc repro")
