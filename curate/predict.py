@@ -68,27 +68,11 @@ def out_of_sample_pred_probs(
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[lab] for lab in labels if lab is not None], dtype=np.int64)
     X = embeddings[labelled]
-    g = np.asarray(groups, dtype=object)[labelled]
-    smallest = int(np.bincount(y, minlength=len(classes)).min())
-    if smallest < 2:
-        rare = [c for c, n in zip(classes, np.bincount(y), strict=True) if n < 2]
-        raise DataError(
-            f"class(es) {', '.join(map(repr, rare[:5]))} have fewer than 2 labelled samples, so "
-            "no out-of-sample prediction is possible for them. Label more examples, or remove "
-            "or merge those classes."
-        )
-    # A class smaller than the fold count is spread over fewer folds by the splitter; it must
-    # not reduce the folds of every other class.
-    n_folds = min(cfg.folds, len(set(g)))
-    if n_folds < 2:
-        raise DataError(
-            "the labelled samples hold fewer than 2 distinct contents, so they cannot be split "
-            "into cross-validation folds (copies of one content share a fold). Add data."
-        )
+    oof_fold = labelled_folds(y, classes, np.asarray(groups, dtype=object)[labelled], cfg, seed)
+    n_folds = int(oof_fold.max()) + 1
     probs = np.zeros((len(labels), len(classes)), np.float32)
     fold = np.full(len(labels), -1, np.int64)
     oof = np.zeros((len(y), len(classes)), np.float64)
-    oof_fold = _grouped_folds(y, g, n_folds, seed)
     splits = [
         (np.flatnonzero(oof_fold != k), np.flatnonzero(oof_fold == k)) for k in range(n_folds)
     ]
@@ -99,6 +83,30 @@ def out_of_sample_pred_probs(
     fold[labelled] = oof_fold
     _predict_rows(probs, ~labelled, embeddings, X, y, cfg, seed)
     return _predictions(classes, probs, fold, labelled, y)
+
+
+def labelled_folds(
+    y: np.ndarray, classes: tuple[str, ...], groups: np.ndarray, cfg: PredictConfig, seed: int
+) -> np.ndarray:
+    """The seeded, grouped, stratified fold of every labelled row (see :func:`_grouped_folds`),
+    after checking that an out-of-sample prediction is possible at all."""
+    counts = np.bincount(y, minlength=len(classes))
+    if counts.min() < 2:
+        rare = [c for c, n in zip(classes, counts, strict=True) if n < 2]
+        raise DataError(
+            f"class(es) {', '.join(map(repr, rare[:5]))} have fewer than 2 labelled samples, so "
+            "no out-of-sample prediction is possible for them. Label more examples, or remove "
+            "or merge those classes."
+        )
+    # A class smaller than the fold count is spread over fewer folds by the splitter; it must
+    # not reduce the folds of every other class.
+    n_folds = min(cfg.folds, len(set(groups)))
+    if n_folds < 2:
+        raise DataError(
+            "the labelled samples hold fewer than 2 distinct contents, so they cannot be split "
+            "into cross-validation folds (copies of one content share a fold). Add data."
+        )
+    return _grouped_folds(y, groups, n_folds, seed)
 
 
 def unlabelled_predictions(n: int) -> Predictions:
@@ -202,7 +210,7 @@ def fold_groups(graph: KnnGraph | None, hashes: list[str], cfg: PredictConfig) -
 
 def _full_proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
     """predict_proba with a column for every class (a fold may miss a class entirely)."""
-    out = np.zeros((len(X), n_classes), np.float64)
+    out = np.zeros((X.shape[0], n_classes), np.float64)
     out[:, np.asarray(model.classes_, dtype=np.int64)] = model.predict_proba(X)
     return out / out.sum(axis=1, keepdims=True)
 

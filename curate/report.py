@@ -130,6 +130,27 @@ def _bars(rows: list[tuple[str, float, str]], width: int = 520) -> str:
     )
 
 
+def _noise_bracket(bracket: Any) -> list[str]:
+    """The label-noise bracket overall and per split, with how each bound is estimated."""
+    from curate.checks.label import bracket_text
+
+    if not isinstance(bracket, dict) or not bracket_text(bracket.get("overall")):
+        return []
+    out = [f"<p><b>Label noise: {esc(bracket_text(bracket['overall']))}</b> of the "
+           f"{esc(bracket['overall'].get('n'))} labelled samples.</p>"]  # fmt: skip
+    splits = {s: b for s, b in (bracket.get("per_split") or {}).items() if bracket_text(b)}
+    if len(splits) > 1:
+        out.append("<table><tr><th>split</th><th>labelled</th><th>label noise</th></tr>")
+        out += [f"<tr><td>{esc(s)}</td><td class='num'>{esc(b.get('n'))}</td>"
+                f"<td>{esc(bracket_text(b))}</td></tr>" for s, b in splits.items()]  # fmt: skip
+        out.append("</table>")
+    methods = bracket.get("method") or {}
+    out.append(f"<p class='muted'>Lower bound: {esc(methods.get('lower'))}. Upper bound: "
+               f"{esc(methods.get('upper'))}. <code>{layout.LABEL_SUMMARY}</code> "
+               "(noise_bracket, also per class).</p>")  # fmt: skip
+    return out
+
+
 def build_report(root: str | Path, modality: str) -> str:
     """The report page for the workspace at ``root`` (its artifacts must exist)."""
     root = Path(root)
@@ -187,6 +208,7 @@ def build_report(root: str | Path, modality: str) -> str:
               al.get("batch_size"))]  # fmt: skip
     out += [f"<tr><td>{esc(k)}</td><td class='num'>{esc(v)}</td></tr>" for k, v in counts]
     out.append("</table>")
+    out += _noise_bracket(label.get("noise_bracket"))
 
     noise = label.get("noise_matrix") or {}
     if isinstance(noise, dict) and noise:

@@ -159,6 +159,9 @@ def diff_versions(rev_a: str, rev_b: str, repo: str | Path | None = None) -> dic
                 va = va.get(k) if isinstance(va, dict) else None
                 vb = vb.get(k) if isinstance(vb, dict) else None
             issues[name] = {"before": va, "after": vb}
+    noise = _label_noise(_metrics(layout.LABEL_SUMMARY, repo, rev_a),
+                         _metrics(layout.LABEL_SUMMARY, repo, rev_b))  # fmt: skip
+    issues["label noise"] = {k: v["text"] if v else None for k, v in noise.items()}
     evaluation = None
     ea, eb = _metrics(layout.EVALUATION, repo, rev_a), _metrics(layout.EVALUATION, repo, rev_b)
     if ea.get("accuracy") is not None and eb.get("accuracy") is not None:
@@ -189,7 +192,23 @@ def diff_versions(rev_a: str, rev_b: str, repo: str | Path | None = None) -> dic
             if counts_a.get(c, 0) != counts_b.get(c, 0)
         },
         "issues": issues,
+        "label_noise": noise,
     }
+
+
+def _label_noise(before: dict, after: dict) -> dict[str, dict | None]:
+    """The label-noise bracket (overall) of two label summaries: lower, upper and "between X%
+    and Y%"; None for a summary without one."""
+    from curate.checks.label import bracket_text
+
+    out = {}
+    for when, summary in (("before", before), ("after", after)):
+        overall = (summary.get("noise_bracket") or {}).get("overall")
+        text = bracket_text(overall)
+        out[when] = None if text is None else {
+            "lower": overall["lower"], "upper": overall["upper"], "text": text
+        }  # fmt: skip
+    return out
 
 
 # -- tagging -------------------------------------------------------------------------------

@@ -54,7 +54,13 @@ embed:
   cache_dir: .curate/cache/embeddings
   text:
     model: bundled        # bundled all-MiniLM-L6-v2, or a local sentence-transformers folder
-    max_seq_length: 256
+    max_seq_length: 256   # the model's window in word pieces (special tokens included)
+    # A text longer than the window is not truncated: it is split into chunks of chunk_tokens
+    # word pieces overlapping by chunk_overlap (the last chunk ends at the text's end), and its
+    # vector is the normalised mean of the chunks' vectors. Texts that fit are embedded whole.
+    chunk_tokens: null    # null: the whole window (max_seq_length minus the special tokens)
+    chunk_overlap: 32     # 0 <= chunk_overlap < chunk_tokens
+    max_chunks: 64        # per text; a longer text's rest is not read (embed summary: texts_capped)
   image:
     size: {image_size}    # images are resized to size x size
     grayscale: true
@@ -64,20 +70,28 @@ embed:
 """
 
 PREDICT_YAML = """\
-# Reference classifier for out-of-sample predicted probabilities (used by the label check).
-# Folds are seeded and grouped so that copies of the same content share a fold.
+# Reference model for out-of-sample predicted probabilities (used by the label check).
+# Every member predicts each labelled sample from a model that never saw it, on the same seeded
+# folds in which copies of one content share a fold; the members are combined out of fold.
 predict:
-  model: logreg           # logreg | knn | mlp (small torch MLP)
+  members: auto           # auto (text: embedding_logreg + lexical_logreg; else
+                          # embedding_logreg) or a list of those, knn and mlp
+  combine: logpool        # logpool (weighted geometric mean, weights learnt) | mean
+  model: logreg           # classifier of embedding_logreg: logreg | knn | mlp (small torch MLP)
   folds: 5
   near_duplicate_threshold: 0.99   # near-copies (cosine) share a fold; null: exact only
   logreg_c: 1.0
   max_iter: 1000
-  knn_k: 20
+  knn_k: 20               # neighbours voting in the knn member (and in model: knn)
+  knn_alpha: 0.01         # smoothing of the knn member's vote fractions
+  lexical_c: 10.0         # lexical_logreg: TF-IDF word 1-2-grams + char 3-5-grams of whole texts
+  lexical_max_features: 100000
   mlp_hidden: 256
   mlp_epochs: 30
   # Bring your own model: out-of-sample pred_probs aligned by sample_id (CSV/Parquet/JSONL,
   # one column per class or a pred_probs list column + pred_probs_classes). Also add the file
-  # to the predict stage's deps in dvc.yaml so DVC notices when it changes.
+  # to the predict stage's deps in dvc.yaml so DVC notices when it changes. It replaces the
+  # members.
   pred_probs_file: null
   pred_probs_classes: null
 """
@@ -377,7 +391,11 @@ def render_dvc_yaml(deps: Sequence[str], modality: str = "text") -> str:
         "predict": {
             "cmd": "curate predict",
             "deps": [layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH],
-            "params": ["seed", {"configs/predict.yaml": ["predict"]}],
+            "params": [
+                "seed",
+                {"configs/predict.yaml": ["predict"]},
+                {"configs/data.yaml": ["data.modality"]},  # members: auto follows it
+            ],
             "outs": [layout.PRED_PROBS],
             "metrics": [{layout.PRED_PROBS_SUMMARY: {"cache": False}}],
         },

@@ -2,8 +2,9 @@
 
 Per sample (labelled rows only): ``is_label_issue``, ``label_score`` (cleanlab label quality,
 lower = more likely wrong), ``given_label``, ``suggested_label`` and its confidence, and a
-plain-words ``reason``. The summary estimates the noise rate overall, per class and per split
-(bootstrap 95% intervals), the noise matrix, and the class pairs most often confused.
+plain-words ``reason``. The summary gives the share flagged overall, per class and per split
+(bootstrap 95% intervals), a bracket on the true label-noise rate (``noise_bracket``, see
+:func:`noise_bracket`), the noise matrix, and the class pairs most often confused.
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ def _empty_summary() -> dict:
         "issues": 0,
         "overall": {"n": 0, "noise_rate": None, "ci95": None},
         "joint_noise_rate": None,
+        "noise_bracket": {
+            "method": dict(BRACKET_METHODS),
+            "overall": {"n": 0, "lower": None, "upper": None},
+            "per_class": {},
+            "per_split": {},
+        },
         "per_class": {},
         "per_split": {},
         "noise_matrix": {},
@@ -210,6 +217,75 @@ def _rate(flags: np.ndarray, rng: np.random.Generator, n_boot: int) -> dict:
     return {"n": n, "noise_rate": round(p, 4), "ci95": [round(float(lo), 4), round(float(hi), 4)]}
 
 
+#: How each bound of ``noise_bracket`` is computed (written into the summary).
+BRACKET_METHODS = {
+    "lower": "cleanlab confident joint, not calibrated: share of samples whose out-of-fold "
+    "pred_probs confidently put them in another class than the given one (probability at least "
+    "that class's mean self-confidence), less its 95% sampling margin (Wilson)",
+    "upper": "out-of-fold disagreement of the reference model with the given label, plus, where "
+    "it agrees, its probability of the runner-up class (noise it may have learnt), plus the 95% "
+    "sampling margin (Wilson)",
+}
+_Z = 1.96  # both bounds move out by a one-sided 97.5% margin: together a 95% bracket
+
+
+def _wilson(p: float, n: int, side: int) -> float:
+    """Wilson score bound (side -1: lower, +1: upper) of a share ``p`` of ``n``."""
+    z2 = _Z * _Z
+    centre = p + z2 / (2 * n)
+    margin = _Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return float(np.clip((centre + side * margin) / (1 + z2 / n), 0.0, 1.0))
+
+
+def noise_bracket(y: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample terms of the bracket on the label-noise rate: the rate lies, on measured
+    benchmarks, between the mean of ``low`` and the mean of ``high`` (each widened by its
+    sampling margin in the summary).
+
+    With t the true label, y the given one and m the model's out-of-fold argmax, the noise rate
+    is exactly ``P(m != y) - P(m != y, y = t) + P(m = y, y != t)``: disagreement, less the
+    model's own mistakes on correct labels, plus the noise the model repeats. Neither
+    correction is observable, so:
+
+    * ``high``: 1 where the model disagrees with the given label; where it agrees, its
+      probability of the runner-up class, an estimate of the chance that the label is a
+      mistake the model learnt too (crowd noise on ambiguous samples). The model's mistakes on
+      correct labels are not subtracted, which keeps this an upper estimate.
+    * ``low``: 1 for the samples cleanlab's confident joint puts off its diagonal (the model is
+      confident of another class), not calibrated: calibration spreads that share over the
+      samples the model is confident of no class, and then a model that errs on ~10% of
+      correct labels lifts it above the true rate (measured on banking77 with planted noise).
+    """
+    import cleanlab.count
+
+    n = len(y)
+    _, off = cleanlab.count.compute_confident_joint(
+        y, P, calibrate=False, return_indices_of_off_diagonals=True
+    )
+    low = np.zeros(n)
+    low[off] = 1.0
+    agree = P.argmax(axis=1) == y
+    runner_up = np.partition(P, -2, axis=1)[:, -2] if P.shape[1] > 1 else np.zeros(n)
+    high = np.where(agree, runner_up, 1.0)
+    return low, high
+
+
+def _bracket(low: np.ndarray, high: np.ndarray) -> dict:
+    n = len(low)
+    if not n:
+        return {"n": 0, "lower": None, "upper": None}
+    lower = _wilson(float(low.mean()), n, -1)
+    upper = max(lower, _wilson(float(high.mean()), n, +1))
+    return {"n": n, "lower": round(lower, 4), "upper": round(upper, 4)}
+
+
+def bracket_text(bracket: dict | None) -> str | None:
+    """``between X% and Y%`` for a bracket entry, None without one."""
+    if not bracket or bracket.get("lower") is None or bracket.get("upper") is None:
+        return None
+    return f"between {bracket['lower']:.1%} and {bracket['upper']:.1%}"
+
+
 def _summary(y, P, flagged, splits, classes, cfg: LabelConfig, seed: int) -> dict:
     import cleanlab.count
     import cleanlab.dataset
@@ -219,6 +295,15 @@ def _summary(y, P, flagged, splits, classes, cfg: LabelConfig, seed: int) -> dic
     per_class = {c: _rate(flagged[y == k], rng, cfg.bootstrap) for k, c in enumerate(classes)}
     split_arr = np.array(splits)
     per_split = {s: _rate(flagged[split_arr == s], rng, cfg.bootstrap) for s in sorted(set(splits))}
+    low, high = noise_bracket(y, P)
+    bracket = {
+        "method": dict(BRACKET_METHODS),
+        "overall": _bracket(low, high),
+        "per_class": {c: _bracket(low[y == k], high[y == k]) for k, c in enumerate(classes)},
+        "per_split": {
+            s: _bracket(low[split_arr == s], high[split_arr == s]) for s in sorted(set(splits))
+        },
+    }
     overlap = cleanlab.dataset.find_overlapping_classes(
         labels=y, pred_probs=P, class_names=list(classes)
     ).head(5)
@@ -227,6 +312,9 @@ def _summary(y, P, flagged, splits, classes, cfg: LabelConfig, seed: int) -> dic
         "issues": int(flagged.sum()),
         "overall": _rate(flagged, rng, cfg.bootstrap),
         "joint_noise_rate": round(float(1 - np.trace(joint)), 4),
+        # The true label-noise rate lies between these (on every measured benchmark); the
+        # share flagged ("overall") and the calibrated joint can sit far below or above it.
+        "noise_bracket": bracket,
         "per_class": per_class,
         "per_split": per_split,
         # P(given label = row, true label = column), estimated by confident learning.
@@ -244,11 +332,12 @@ def _summary(y, P, flagged, splits, classes, cfg: LabelConfig, seed: int) -> dic
         ],
     }
     if "test" in per_split:
-        test = per_split["test"]
+        test, test_bracket = per_split["test"], bracket["per_split"]["test"]
         summary["test_noise_rate"] = test["noise_rate"]
+        summary["test_noise_bracket"] = test_bracket
         summary["test_note"] = (
-            f"The test split's estimated label noise is {test['noise_rate']:.1%} "
-            f"(95% CI {test['ci95'][0]:.1%}-{test['ci95'][1]:.1%}): metric changes on it smaller "
-            "than that are not meaningful."
+            f"The test split's label noise is {bracket_text(test_bracket)} "
+            f"({test['noise_rate']:.1%} flagged): metric changes on it smaller than the noise "
+            "are not meaningful."
         )
     return summary

@@ -45,6 +45,13 @@ class EmbedStats:
     #: Time spent inside the embedder on new rows; ``embedded / embed_seconds`` is throughput.
     embed_seconds: float
     rows_per_second: float
+    #: Text embedder, over the distinct contents (cached ones included): texts longer than the
+    #: model's window, embedded as the mean of their chunks; their chunks; and those of them
+    #: that hit ``embed.text.max_chunks`` (the rest of such a text is not read). 0 for the
+    #: other embedders.
+    texts_chunked: int = 0
+    chunks: int = 0
+    texts_capped: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

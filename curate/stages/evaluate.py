@@ -51,14 +51,19 @@ def run(root: str | Path = ".") -> dict:
         bootstrap=cfg.evaluate.bootstrap,
         seed=cfg.seed,
     )
-    noise = None
+    noise = bracket = None
     label_summary = cfg.path(layout.LABEL_SUMMARY)
     if label_summary.is_file():
-        per_split = json.loads(label_summary.read_text()).get("per_split", {})
-        noise = (per_split.get(split) or {}).get("noise_rate")
+        label = json.loads(label_summary.read_text())
+        noise = (label.get("per_split", {}).get(split) or {}).get("noise_rate")
+        held_bracket = ((label.get("noise_bracket") or {}).get("per_split") or {}).get(split)
+        if held_bracket:
+            bracket = {k: held_bracket.get(k) for k in ("lower", "upper")}
     predictions = result.pop("predictions")
     per_class = result.pop("per_class_f1")
-    metrics = {**result, "split": split, "eval_label_noise_estimate": noise}
+    # The share of the split flagged as label issues, and the bracket on its true noise rate.
+    metrics = {**result, "split": split, "eval_label_noise_estimate": noise,
+               "eval_label_noise_bracket": bracket}  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["sample_id", "actual", "predicted"])

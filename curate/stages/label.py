@@ -58,4 +58,6 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(result.table, cfg.path(layout.LABEL_ISSUES))
     write_json(result.summary, cfg.path(layout.LABEL_SUMMARY))
     keys = ("labelled", "issues", "overall", "joint_noise_rate", "annotators")
-    return {k: result.summary[k] for k in keys if k in result.summary}
+    out = {k: result.summary[k] for k in keys if k in result.summary}
+    out["noise_bracket"] = result.summary["noise_bracket"]["overall"]
+    return out

@@ -9,12 +9,8 @@ from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
 from curate.embed import to_matrix
 from curate.manifest import read_artifact, read_graph, read_manifest, require_aligned
-from curate.predict import (
-    fold_groups,
-    out_of_sample_pred_probs,
-    predictions_from_file,
-    to_table,
-)
+from curate.predict import fold_groups, predictions_from_file, to_table
+from curate.reference import reference_pred_probs, resolve_members
 
 
 def run(root: str | Path = ".") -> dict:
@@ -40,18 +36,34 @@ def run(root: str | Path = ".") -> dict:
             else None
         )
         groups = fold_groups(graph, manifest.column("content_hash").to_pylist(), cfg.predict)
-        p = out_of_sample_pred_probs(X, labels, groups, cfg.predict, seed=cfg.seed)
+        members = resolve_members(cfg.predict, cfg.data.modality)
+        texts = manifest.column("input").to_pylist() if "lexical_logreg" in members else None
+        ref = reference_pred_probs(
+            X, labels, groups, cfg.predict, members, seed=cfg.seed, texts=texts
+        )
+        p = ref.predictions
     table = to_table(
         manifest.column("sample_id"), manifest.column("split"), manifest.column("label"), p
     )
     write_parquet(table, cfg.path(layout.PRED_PROBS))
     summary = {
-        "model": "file" if cfg.predict.pred_probs_file else cfg.predict.model,
+        "model": "file" if cfg.predict.pred_probs_file else "reference",
         "classes": list(p.classes),
         "folds": max(int(p.fold.max()) + 1, 0),
         # null without labelled samples (nothing to cross-validate)
         "cv_log_loss": round(p.cv_log_loss, 4) if p.classes else None,
         "cv_accuracy": round(p.cv_accuracy, 4) if p.classes else None,
     }
+    if not cfg.predict.pred_probs_file and p.classes:
+        summary["combine"] = ref.combine
+        summary["members"] = {
+            m.name: {
+                "cv_accuracy": round(m.cv_accuracy, 4),
+                "cv_log_loss": round(m.cv_log_loss, 4),
+                "weight": round(ref.weights[m.name], 4),
+                "seconds": round(m.seconds, 2),
+            }
+            for m in ref.members
+        }
     write_json(summary, cfg.path(layout.PRED_PROBS_SUMMARY))
     return summary

@@ -126,6 +126,12 @@ def test_init_then_dvc_repro_then_noop(tabular_repo: Path) -> None:
     assert {"is_label_issue", "label_score", "suggested_label"} <= set(issues.column_names)
     label_summary = json.loads((tabular_repo / layout.LABEL_SUMMARY).read_text())
     assert label_summary["labelled"] == 180 and "noise_matrix" in label_summary
+    predictions = json.loads((tabular_repo / layout.PRED_PROBS_SUMMARY).read_text())
+    # members: auto on tabular rows is the embedding member alone (lexical needs text)
+    assert list(predictions["members"]) == ["embedding_logreg"]
+    assert predictions["combine"] == "single"
+    member = predictions["members"]["embedding_logreg"]
+    assert member["weight"] == 1.0 and member["cv_accuracy"] == predictions["cv_accuracy"]
 
     again = run(dvc_command("repro"), tabular_repo).stdout
     assert "Running stage" not in again

@@ -116,7 +116,10 @@ def test_versions_tag_load_from_a_clone_and_diff(
         (r["sample_id"], r["given_label"], r["suggested_label"]) for r in issues
     } | {(pool, None, "3")}
     assert changes["moved"] == [{"sample_id": pool, "from": "unlabeled", "to": "train"}]
-    assert set(changes["issues"]) == {"label issues", "duplicate groups", "outliers"}
+    assert set(changes["issues"]) == {
+        "label issues", "duplicate groups", "outliers", "label noise"
+    }  # fmt: skip
+    assert changes["issues"]["label noise"]["before"].startswith("between ")
     assert all(v["before"] is not None for v in changes["issues"].values())
     assert changes["issues"]["duplicate groups"]["before"] == 65
     ev = changes["evaluation"]
