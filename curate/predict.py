@@ -57,32 +57,15 @@ def out_of_sample_pred_probs(
     cfg: PredictConfig,
     seed: int = 0,
 ) -> Predictions:
-    """Cross-validated ``pred_probs`` for labelled rows, full-fit predictions for the pool.
+    """Cross-validated ``pred_probs`` for labelled rows, full-fit predictions for the pool,
+    from the classifier ``cfg.model`` alone (the reference model's ``embedding_logreg`` member).
 
     ``labels`` holds None for unlabelled rows; ``groups`` keeps rows with equal values in one fold.
     """
-    labelled = np.array([lab is not None for lab in labels], dtype=bool)
-    classes = tuple(sorted({lab for lab in labels if lab is not None}))
-    if not classes:
-        return unlabelled_predictions(len(labels))
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[lab] for lab in labels if lab is not None], dtype=np.int64)
-    X = embeddings[labelled]
-    oof_fold = labelled_folds(y, classes, np.asarray(groups, dtype=object)[labelled], cfg, seed)
-    n_folds = int(oof_fold.max()) + 1
-    probs = np.zeros((len(labels), len(classes)), np.float32)
-    fold = np.full(len(labels), -1, np.int64)
-    oof = np.zeros((len(y), len(classes)), np.float64)
-    splits = [
-        (np.flatnonzero(oof_fold != k), np.flatnonzero(oof_fold == k)) for k in range(n_folds)
-    ]
-    for train, test in splits:
-        model = make_model(cfg, seed).fit(X[train], y[train])
-        oof[test] = _full_proba(model, X[test], len(classes))
-    probs[labelled] = oof
-    fold[labelled] = oof_fold
-    _predict_rows(probs, ~labelled, embeddings, X, y, cfg, seed)
-    return _predictions(classes, probs, fold, labelled, y)
+    from curate.reference import reference_pred_probs
+
+    ref = reference_pred_probs(embeddings, labels, groups, cfg, ("embedding_logreg",), seed)
+    return ref.predictions
 
 
 def labelled_folds(
