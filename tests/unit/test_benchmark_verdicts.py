@@ -194,46 +194,109 @@ def test_review_push_tuning_choice_prefers_the_smaller_chunk_within_the_tie() ->
 
 
 # -- embed_throughput ----------------------------------------------------------------------
-def embed_run(full: dict, base: dict, inc: dict) -> dict:
-    return {
-        "curate_full": {"rows_per_s": 120.0, "rows_per_s_incl_load": 110.0, **full},
-        "baseline": {
-            "rows": 10000,
-            "rows_per_s": 125.0,
-            "rows_per_s_incl_load": 115.0,
-            "load_s": 5.0,
-            "encode_s": 80.0,
-            "wall_s": 95.0,
-            **base,
-        },  # fmt: skip
-        "curate_incremental": {"embedded": 100, "step_s": 10.0, "wall_s": 60.0, **inc},
-    }
+def embed_run(**override: dict) -> dict:
+    """One run's figures where every claim holds; ``override`` replaces parts by path, e.g.
+    ``{"agnews/curate/auto": {"rows_per_s": 240.0}}`` (merged into that dict)."""
+    run = {
+        "datasets": {
+            "agnews": {
+                "baseline": {"rows": 3000, "rows_per_s": 120.0, "load_s": 5.0, "encode_s": 25.0,
+                             "peak_rss_mib": 1000.0},
+                "curate": {"auto": {"rows_per_s": 250.0, "peak_rss_mib": 400.0}},
+                "agreement": {"auto": {"mean_cosine": 0.995, "knn_overlap": 0.93}},
+            },
+            "twentynews": {
+                "baseline": {"rows": 2000, "rows_per_s": 25.0, "load_s": 5.0, "encode_s": 80.0,
+                             "peak_rss_mib": 1100.0},
+                "curate": {"auto": {"rows_per_s": 40.0, "peak_rss_mib": 420.0}},
+                "agreement": {"auto": {"mean_cosine": 0.994, "knn_overlap": 0.94}},
+            },
+        },
+        "quality": {"torch": {"auprc": 0.592}, "auto": {"auprc": 0.588}},
+        "incremental": {"embedded": 100, "step_s": 3.0, "wall_s": 8.0},
+    }  # fmt: skip
+    for path, values in override.items():
+        node = run if path in ("quality", "incremental") else run["datasets"]
+        for key in path.split("/"):
+            node = node.setdefault(key, {})
+        node.update(values)
+    return run
 
 
-def test_embed_throughput_holds_near_the_baseline_and_for_a_cheap_increment() -> None:
-    found = bench("embed_throughput").verdicts(embed_run({}, {}, {}))
-    assert [v["claim"] for v in found] == ["speed", "incremental"]
-    assert all(v["holds"] and outcome(v["line"]) == "HOLDS" for v in found)
-    assert "120.0" in found[0]["line"] and "125.0" in found[0]["line"]
-    assert all("in-sample: no" in v["line"] for v in found)
+def embed_verdicts(run: dict) -> dict[str, dict]:
+    found = bench("embed_throughput").verdicts(run)
+    assert [v["claim"] for v in found] == ["speed", "agreement", "memory", "incremental"]
+    return {v["claim"]: v for v in found}
+
+
+def test_embed_throughput_holds_when_auto_is_fast_faithful_and_lean() -> None:
+    found = embed_verdicts(embed_run())
+    assert all(v["holds"] and outcome(v["line"]) == "HOLDS" for v in found.values())
+    speed = found["speed"]["line"]
+    assert "250.0" in speed and "120.0" in speed and "2.08x" in speed and "1.60x" in speed
+    assert "same run" in speed and "plain SentenceTransformer.encode" in speed
+    assert "0.5880 (auto) vs 0.5920 (fp32 torch" in found["agreement"]["line"]
+    assert "400 vs baseline (same run) 1000 MiB (-600)" in found["memory"]["line"]
+    assert "in-sample: partly" in speed and "in-sample: partly" in found["agreement"]["line"]
+    assert "twentynews is not" in found["agreement"]["line"]
+
+
+def test_embed_throughput_holds_exactly_at_the_bars() -> None:
+    found = embed_verdicts(
+        embed_run(
+            **{
+                "agnews/curate/auto": {"rows_per_s": 240.0, "peak_rss_mib": 1150.0},  # 2.0x
+                "twentynews/curate/auto": {"rows_per_s": 37.5},  # 1.5x
+                "twentynews/agreement/auto": {"mean_cosine": 0.99, "knn_overlap": 0.90},
+                "quality": {"auto": {"auprc": 0.582}},  # 0.01 below fp32's 0.592
+            }
+        )
+    )
+    assert all(v["holds"] for v in found.values()), [v["line"] for v in found.values()]
 
 
 @pytest.mark.parametrize(
-    ("full", "inc", "failing"),
+    ("override", "failing"),
     [
-        ({"rows_per_s": 100.0}, {}, "speed"),  # 0.80x of the baseline
-        ({}, {"embedded": 10100}, "incremental"),  # re-embedded everything
-        ({}, {"step_s": 90.0}, "incremental"),  # slower than re-running the plain script
+        ({"agnews/curate/auto": {"rows_per_s": 230.0}}, "speed"),  # 1.92x < 2x
+        ({"twentynews/curate/auto": {"rows_per_s": 36.0}}, "speed"),  # 1.44x < 1.5x
+        ({"agnews/agreement/auto": {"mean_cosine": 0.989}}, "agreement"),
+        ({"twentynews/agreement/auto": {"knn_overlap": 0.89}}, "agreement"),
+        ({"quality": {"auto": {"auprc": 0.580}}}, "agreement"),  # 0.012 below fp32
+        ({"quality": {"auto": {"auprc": 0.604}}}, "agreement"),  # 0.012 above: not "within"
+        ({"agnews/curate/auto": {"peak_rss_mib": 1151.0}}, "memory"),  # baseline + 151 MiB
+        ({"twentynews/curate/auto": {"peak_rss_mib": 1300.0}}, "memory"),
+        ({"incremental": {"embedded": 3100}}, "incremental"),  # re-embedded everything
+        ({"incremental": {"step_s": 31.0}}, "incremental"),  # slower than re-running the script
     ],
 )
-def test_embed_throughput_fails_when_curate_loses(full: dict, inc: dict, failing: str) -> None:
-    found = {v["claim"]: v for v in bench("embed_throughput").verdicts(embed_run(full, {}, inc))}
+def test_embed_throughput_fails_when_curate_loses(override: dict, failing: str) -> None:
+    found = embed_verdicts(embed_run(**override))
     assert not found[failing]["holds"] and outcome(found[failing]["line"]) == "FAILS"
+    assert all(v["holds"] for claim, v in found.items() if claim != failing)
 
 
-def test_embed_throughput_fails_without_a_baseline() -> None:
-    run = embed_run({}, {}, {})
-    del run["baseline"]
-    found = bench("embed_throughput").verdicts(run)
-    assert [v["holds"] for v in found] == [False, False]
-    assert all("no baseline figures" in v["line"] for v in found)
+def test_embed_throughput_fails_without_a_baseline_or_a_figure() -> None:
+    run = embed_run()
+    del run["datasets"]["twentynews"]["baseline"]
+    found = embed_verdicts(run)
+    assert not found["speed"]["holds"] and not found["memory"]["holds"]
+    assert "no baseline figures for twentynews" in found["speed"]["line"]
+    assert "no baseline RSS for twentynews" in found["memory"]["line"]
+    run = embed_run()
+    del run["datasets"]["agnews"]["baseline"]
+    found = embed_verdicts(run)
+    assert not found["incremental"]["holds"]
+    assert "no baseline figures" in found["incremental"]["line"]
+    run = embed_run()
+    del run["quality"]["torch"]
+    found = embed_verdicts(run)
+    assert not found["agreement"]["holds"] and outcome(found["agreement"]["line"]) == "FAILS"
+    assert "no fp32 (baseline) AUPRC" in found["agreement"]["line"]
+    run = embed_run()
+    del run["datasets"]["agnews"]["curate"]["auto"]
+    found = embed_verdicts(run)
+    assert (
+        not found["speed"]["holds"]
+        and "no curate auto figures for agnews" in found["speed"]["line"]
+    )

@@ -87,3 +87,44 @@ def test_reporting_seed_is_held_out_and_the_verdict_says_so():
     assert knn_scale.in_sample_note(args).startswith("In-sample: no")
     args.seed = knn_scale.TUNING_SEED
     assert knn_scale.in_sample_note(args).startswith("In-sample: YES")
+
+
+def _speed_results(curate_s: float, datalab_s: float, recall10: float, planted: float):
+    score = {"recall": 0.9988, "planted_recall": planted}
+    graph = {"method": "ivf", "recall_at_k": recall10}
+    return [
+        {"method": "curate", "total_s": curate_s, "score": score, "graph_stats": graph},
+        {"method": "cleanlab", "total_s": datalab_s, "score": {"recall": 0.9988}},
+        {"method": "faiss", "total_s": 140.0, "score": {"recall": 1.0}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("curate_s", "recall10", "planted", "met"),
+    [
+        (8.0, 0.96, 1.0, True),
+        (12.0, 0.96, 1.0, False),  # 13.3x: below 15x
+        (8.0, 0.94, 1.0, False),  # recall@10 below 0.95
+        (8.0, 0.96, 0.999, False),  # a planted pair missed
+    ],
+)
+def test_speed_verdict_needs_15x_recall_and_every_planted_pair(curate_s, recall10, planted, met):
+    args = argparse.Namespace(seed=knn_scale.EVAL_SEED, threshold=0.98)
+    verdict = knn_scale.speed_verdict(
+        100_000, _speed_results(curate_s, 160.0, recall10, planted), args
+    )
+    assert ("Target" in verdict) and (("): met" in verdict) == met)
+    assert ("NOT met" in verdict) == (not met)
+
+
+def test_scale_targets_need_half_the_old_time():
+    r = {
+        "load_s": 3.0,
+        "total_s": 300.0,
+        "peak_rss_mib": 3000.0,
+        "graph_stats": {"recall_at_k": 0.96},
+        "score": {"planted_recall": 1.0},
+    }
+    assert "at most 280 s (half of the 560 s before) NO" in knn_scale.scale_targets(r)
+    r["total_s"] = 200.0
+    assert "NO" not in knn_scale.scale_targets(r)

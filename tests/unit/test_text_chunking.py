@@ -32,7 +32,7 @@ def words(n: int, offset: int = 0) -> str:
 
 @pytest.fixture(scope="module")
 def embedder() -> TextEmbedder:
-    emb = TextEmbedder(TextEmbedConfig(), batch_size=16)
+    emb = TextEmbedder(TextEmbedConfig(backend="torch"), batch_size=16)
     emb.prepare()
     return emb
 
@@ -55,8 +55,11 @@ def test_chunk_starts_step_by_chunk_minus_overlap_and_end_at_the_text_end() -> N
     ("cfg", "starts"),
     [
         # Default: whole-window chunks (254 word pieces + 2 special tokens), overlap 32.
-        (TextEmbedConfig(), [0, 222, 346]),
-        (TextEmbedConfig(chunk_tokens=100, chunk_overlap=10), [0, 90, 180, 270, 360, 450, 500]),
+        (TextEmbedConfig(backend="torch"), [0, 222, 346]),
+        (
+            TextEmbedConfig(backend="torch", chunk_tokens=100, chunk_overlap=10),
+            [0, 90, 180, 270, 360, 450, 500],
+        ),
     ],
 )
 def test_long_text_is_the_normalised_mean_of_its_chunks(cfg, starts, embedder) -> None:
@@ -106,13 +109,13 @@ def test_a_text_that_differs_only_after_the_window_gets_a_different_vector(embed
 
 
 def test_identity_changes_with_every_chunk_setting() -> None:
-    base = TextEmbedder(TextEmbedConfig()).identity
-    assert TextEmbedder(TextEmbedConfig()).identity == base
+    base = TextEmbedder(TextEmbedConfig(backend="torch")).identity
+    assert TextEmbedder(TextEmbedConfig(backend="torch")).identity == base
     for cfg in (
-        TextEmbedConfig(chunk_tokens=128),
-        TextEmbedConfig(chunk_overlap=0),
-        TextEmbedConfig(max_chunks=8),
-        TextEmbedConfig(max_seq_length=128),
+        TextEmbedConfig(backend="torch", chunk_tokens=128),
+        TextEmbedConfig(backend="torch", chunk_overlap=0),
+        TextEmbedConfig(backend="torch", max_chunks=8),
+        TextEmbedConfig(backend="torch", max_seq_length=128),
     ):
         assert TextEmbedder(cfg).identity != base, cfg
 
@@ -178,7 +181,9 @@ def test_counts_from_embed_manifest_and_a_fresh_embedder_agree(tmp_path: Path) -
     manifest = pa.table(
         {"sample_id": ["x", "y", "z"], "content_hash": ["h1", "h2", "h3"], "input": texts}
     )
-    cfg = TextEmbedConfig(max_seq_length=64, chunk_tokens=32, chunk_overlap=8, max_chunks=4)
+    cfg = TextEmbedConfig(
+        backend="torch", max_seq_length=64, chunk_tokens=32, chunk_overlap=8, max_chunks=4
+    )
     fresh = TextEmbedder(cfg, batch_size=4)
     table, _ = embed_manifest(manifest, fresh, tmp_path / "cache")
     reloaded = TextEmbedder(cfg, batch_size=4)
@@ -210,7 +215,7 @@ def test_bad_chunk_settings_are_config_errors_naming_the_file(tmp_path, text, me
 @pytest.mark.slow
 def test_chunk_larger_than_the_model_window_is_refused() -> None:
     # max_seq_length 256 leaves 254 word pieces next to [CLS] and [SEP].
-    emb = TextEmbedder(TextEmbedConfig(chunk_tokens=255), batch_size=4)
+    emb = TextEmbedder(TextEmbedConfig(backend="torch", chunk_tokens=255), batch_size=4)
     with pytest.raises(EmbeddingError, match="more than the model's window of 254"):
         emb.prepare()
 
