@@ -15,8 +15,8 @@ built in a temporary folder and renamed into place only when complete, with ``ex
 recording each file's sha256. Every use checks those digests: a missing, truncated or damaged
 export is removed and built again, never loaded.
 
-**Agreement gate.** Once per export, on a seeded sample of the workspace's own texts (up to
-``GATE_SAMPLE``; at least ``GATE_MIN`` where the workspace has that many), a child process
+**Agreement gate.** Once per export, on a seeded sample of the texts of the first run that
+uses it (``GATE_SAMPLE``, or all of them when fewer), a child process
 embeds the sample with the torch model (fp32, the reference) and with the backend, and records
 the mean cosine between the two vectors of each text and the mean overlap of each text's
 ``GATE_K`` nearest neighbours within the sample. It passes at mean cosine >= ``MIN_COSINE`` and
@@ -53,9 +53,8 @@ RECIPE = "2"
 #: Their inputs (after GELU) have the widest activation range, and dynamic int8 quantisation of
 #: the first layer's moved nearest neighbours most (benchmarks/README.md, embed_throughput).
 FP32_FFN_LAYERS = (0,)
-#: Agreement gate: sample size, minimum sample size where the data has it, thresholds.
+#: Agreement gate: sample size (all the texts when fewer), neighbours, thresholds.
 GATE_SAMPLE = 1024
-GATE_MIN = 512
 GATE_K = 10
 MIN_COSINE = 0.99
 MIN_OVERLAP = 0.90
@@ -310,36 +309,43 @@ def score_gate(backend: str, texts: Sequence[str], ref: np.ndarray, got: np.ndar
     )
 
 
-def ensure_gate(export: Export, model_path: Path, texts: Sequence[str] | None) -> Gate | None:
-    """The gate record of ``export``: reused when one exists (one on at least ``GATE_MIN``
-    texts preferred), else measured on ``texts`` in a child process. None when there is no
-    record and no texts to measure on."""
+def _gate_records(export: Export) -> list[Gate]:
     records = []
     for path in sorted((export.dir / "gates").glob("*.json")):
         try:
             records.append(Gate(**json.loads(path.read_text())))
         except (OSError, ValueError, TypeError):
             path.unlink(missing_ok=True)
-    sample = gate_sample(texts) if texts else []
-    full = [g for g in records if g.sample >= GATE_MIN]
-    if full:
-        return full[0]
-    if records and len(sample) <= max(g.sample for g in records):
+    return records
+
+
+def ensure_gate(export: Export, model_path: Path, texts: Sequence[str] | None) -> Gate | None:
+    """The gate record of ``export``: measured once, on a sample of ``texts`` in a child process,
+    the first time the export is used, then reused by every later run (so a growing dataset
+    never switches ``auto`` to another backend, which would re-embed every row). None when there
+    is no record and no texts to measure on."""
+    records = _gate_records(export)
+    if records:
         return max(records, key=lambda g: g.sample)
+    sample = gate_sample(texts) if texts else []
     if not sample:
         return None
     gates = export.dir / "gates"
     gates.mkdir(exist_ok=True)
-    digest = _digest(sample)
-    target = gates / f"{digest}.json"
-    texts_file = gates / f".{digest}.texts-{os.getpid()}.json"
-    texts_file.write_text(json.dumps(sample))
-    try:
-        _child(
-            ["gate", "--model", str(model_path), "--dir", str(export.dir), "--backend",
-             export.backend, "--texts", str(texts_file), "--out", str(target)],
-            f"the agreement gate of the {export.backend} text model",
-        )  # fmt: skip
-    finally:
-        texts_file.unlink(missing_ok=True)
-    return Gate(**json.loads(target.read_text()))
+    with _locked(gates / ".lock"):
+        records = _gate_records(export)  # measured by another process while this one waited
+        if records:
+            return max(records, key=lambda g: g.sample)
+        digest = _digest(sample)
+        target = gates / f"{digest}.json"
+        texts_file = gates / f".{digest}.texts-{os.getpid()}.json"
+        texts_file.write_text(json.dumps(sample))
+        try:
+            _child(
+                ["gate", "--model", str(model_path), "--dir", str(export.dir), "--backend",
+                 export.backend, "--texts", str(texts_file), "--out", str(target)],
+                f"the agreement gate of the {export.backend} text model",
+            )  # fmt: skip
+        finally:
+            texts_file.unlink(missing_ok=True)
+        return Gate(**json.loads(target.read_text()))

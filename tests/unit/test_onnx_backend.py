@@ -113,6 +113,28 @@ def test_threads_follow_omp_num_threads(monkeypatch) -> None:
     assert onnx_backend.threads() == len(os.sched_getaffinity(0))
 
 
+def test_the_gate_is_measured_once_per_export_and_never_again(tmp_path, monkeypatch) -> None:
+    """A workspace that grows must keep its backend: a second, larger sample reuses the first
+    record instead of measuring again (which could switch auto and re-embed every row)."""
+    export = Export(tmp_path / "exp", "onnx-int8", "f" * 64)
+    export.dir.mkdir()
+    calls = []
+
+    def fake_child(args: list[str], what: str) -> None:
+        calls.append(args)
+        texts = json.loads(Path(args[args.index("--texts") + 1]).read_text())
+        record = Gate("onnx-int8", len(texts), "d", 0.999, 0.99, 0.95, 10, True)
+        Path(args[args.index("--out") + 1]).write_text(json.dumps(record.to_dict()))
+
+    monkeypatch.setattr(onnx_backend, "_child", fake_child)
+    assert onnx_backend.ensure_gate(export, tmp_path, None) is None and not calls
+    first = onnx_backend.ensure_gate(export, tmp_path, [f"t{i}" for i in range(60)])
+    assert first.sample == 60 and len(calls) == 1
+    again = onnx_backend.ensure_gate(export, tmp_path, [f"t{i}" for i in range(5000)])
+    assert again == first and len(calls) == 1
+    assert not list((export.dir / "gates").glob(".*texts*"))  # the sample file is removed
+
+
 def _gate(backend: str, passed: bool) -> Gate:
     return Gate(backend, 600, "d", 0.999 if passed else 0.95, 0.9, 0.95, 10, passed)
 
