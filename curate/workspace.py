@@ -408,7 +408,14 @@ def render_dvc_yaml(deps: Sequence[str], modality: str = "text") -> str:
         "duplicates": {
             "cmd": "curate duplicates",
             "deps": [layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH, layout.PRED_PROBS],
-            "params": [{"configs/duplicates.yaml": ["duplicates"]}],
+            # Text compares lexical vectors by a graph built here with the index settings and
+            # the seed; data.modality picks that similarity.
+            "params": [
+                "seed",
+                {"configs/duplicates.yaml": ["duplicates"]},
+                {"configs/index.yaml": ["index"]},
+                {"configs/data.yaml": ["data.modality"]},
+            ],
             "outs": [layout.DUPLICATES, layout.LEAKAGE],
             "metrics": [{layout.DUPLICATES_SUMMARY: {"cache": False}}],
         },
