@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 
@@ -49,3 +50,15 @@ def require_shared_data(path: Path) -> None:
     if os.environ.get("CURATE_REQUIRE_INTEGRATION") == "1":
         pytest.fail(f"{path} not found (CURATE_REQUIRE_INTEGRATION=1: real-data tests must run)")
     pytest.skip(f"{path} not available")
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, float32."""
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered(n: int, d: int = 32, centres: int = 40, spread: float = 0.3, seed: int = 0):
+    """Unit points around random centres: neighbourhoods as in real embeddings."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centres, d))
+    return unit(c[rng.integers(0, centres, n)] + spread * rng.normal(size=(n, d)))

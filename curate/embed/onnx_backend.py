@@ -26,8 +26,6 @@ and reused; its figures go to ``embeddings/summary.json``.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -35,13 +33,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
+from curate.artifacts import file_lock
 from curate.errors import EmbeddingError
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -170,18 +169,6 @@ def verify(path: Path) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` (a lock file), so two processes never build one export."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _child(args: list[str], what: str) -> None:
     """Run this module in a child process; raise EmbeddingError with its output's tail."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -208,7 +195,7 @@ def ensure_export(model_path: Path, backend: str, root: Path, digest: str | None
     final = export_dir(root, digest, backend)
     if verify(final):
         return Export(final, backend, digest)
-    with _locked(final.parent / f".{final.name}.lock"):
+    with file_lock(final.parent / f".{final.name}.lock"):
         if verify(final):  # built by another process while this one waited
             return Export(final, backend, digest)
         if final.exists():
@@ -332,7 +319,7 @@ def ensure_gate(export: Export, model_path: Path, texts: Sequence[str] | None) -
         return None
     gates = export.dir / "gates"
     gates.mkdir(exist_ok=True)
-    with _locked(gates / ".lock"):
+    with file_lock(gates / ".lock"):
         records = _gate_records(export)  # measured by another process while this one waited
         if records:
             return max(records, key=lambda g: g.sample)

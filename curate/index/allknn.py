@@ -29,6 +29,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from curate.index.search import kmeans
+
 #: Rows per chunk of the list-major pass: bounds its buffers (about chunk x k scores, plus one
 #: list's probing rows x members at a time).
 CHUNK_ROWS = 1 << 17
@@ -53,24 +55,17 @@ def _train_centroids(
     X: np.ndarray, nlist: int, train_per_list: int, seed: int, niter: int = KMEANS_ITER
 ) -> np.ndarray:
     """Spherical k-means centroids (FAISS, seeded) of a seeded sample of the rows."""
-    import faiss
-
-    n = len(X)
     rng = np.random.default_rng(seed)
-    sample = np.sort(rng.choice(n, size=min(n, nlist * train_per_list), replace=False))
-    Y = np.ascontiguousarray(X[sample])
-    km = faiss.Kmeans(
-        Y.shape[1],
+    sample = np.sort(rng.choice(len(X), size=min(len(X), nlist * train_per_list), replace=False))
+    centroids, _ = kmeans(
+        X[sample],
         nlist,
-        niter=niter,
         seed=seed,
-        spherical=True,
-        verbose=False,
+        niter=niter,
         max_points_per_centroid=max(256, train_per_list),
-        min_points_per_centroid=1,
+        assign=False,
     )
-    km.train(Y)
-    return np.ascontiguousarray(km.centroids, dtype=np.float32)
+    return np.ascontiguousarray(centroids, dtype=np.float32)
 
 
 def _top(S: np.ndarray, k: int) -> np.ndarray:

@@ -152,9 +152,17 @@ def recall_at_k(
 
 
 def kmeans(
-    X: np.ndarray, n_clusters: int, *, seed: int = 0, niter: int = 20
-) -> tuple[np.ndarray, np.ndarray]:
-    """Spherical k-means (FAISS): ``(centroids (c, d) L2-normalised, assignment (n,))``."""
+    X: np.ndarray,
+    n_clusters: int,
+    *,
+    seed: int = 0,
+    niter: int = 20,
+    max_points_per_centroid: int = 256,
+    assign: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Spherical k-means (FAISS): ``(centroids (c, d) L2-normalised, assignment (n,))``; the
+    assignment is None with ``assign=False``. FAISS trains on at most
+    ``max_points_per_centroid`` rows per centroid (a seeded subsample)."""
     import faiss
 
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -166,9 +174,11 @@ def kmeans(
         seed=seed,
         spherical=True,
         verbose=False,
-        max_points_per_centroid=256,
+        max_points_per_centroid=max_points_per_centroid,
         min_points_per_centroid=1,  # small clusters are fine here; skip FAISS's warning
     )
     km.train(X)
-    _, assign = km.index.search(X, 1)
-    return km.centroids.copy(), assign[:, 0].astype(np.int64)
+    if not assign:
+        return km.centroids.copy(), None
+    _, nearest = km.index.search(X, 1)
+    return km.centroids.copy(), nearest[:, 0].astype(np.int64)

@@ -35,7 +35,6 @@ Resolution (:func:`resolve`), the documented rule for one sample:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import threading
@@ -50,7 +49,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.artifacts import atomic_path
+from curate.artifacts import atomic_path, file_lock
 from curate.errors import DataError, ReviewError
 
 SCHEMA = pa.schema(
@@ -133,12 +132,8 @@ class CorrectionsLog:
             self.pending_dir.mkdir(parents=True, exist_ok=True)
             # git ignores the folder whatever the workspace's .gitignore says
             (self.pending_dir / ".gitignore").write_text("*\n")
-        with self._thread_lock, open(self._lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with self._thread_lock, file_lock(self._lock_path):
+            yield
 
     def _refresh(self) -> None:
         """Take in parts written since the last look (by this or another process)."""

@@ -8,16 +8,7 @@ import pytest
 from curate.config import IndexConfig
 from curate.index import build_graph, knn_numpy
 from curate.index.allknn import default_nprobe, descend, ivf_graph, rerank
-
-
-def unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
-
-
-def clustered(n: int, d: int = 32, centres: int = 40, spread: float = 0.3, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    c = rng.normal(size=(centres, d))
-    return unit(c[rng.integers(0, centres, n)] + spread * rng.normal(size=(n, d)))
+from tests.helpers import clustered
 
 
 def recall(sims: np.ndarray, oracle_sims: np.ndarray) -> float:

@@ -20,17 +20,7 @@ from curate.index import (
     read_embedding_matrix,
     union_find,
 )
-
-
-def unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
-
-
-def clustered(n: int, d: int = 32, centres: int = 40, spread: float = 0.3, seed: int = 0):
-    """Points around random centres: neighbourhoods as in real embeddings."""
-    rng = np.random.default_rng(seed)
-    c = rng.normal(size=(centres, d))
-    return unit(c[rng.integers(0, centres, n)] + spread * rng.normal(size=(n, d)))
+from tests.helpers import clustered, unit
 
 
 def oracle_recall(X: np.ndarray, ids: np.ndarray, k: int) -> float:
