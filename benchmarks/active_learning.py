@@ -159,7 +159,7 @@ def make_cfg(overrides: dict, batch: int):
 
 def fit(rows: np.ndarray, seed: int):
     from curate.config import PredictConfig
-    from curate.predict import make_model
+    from curate.model.predict import make_model
 
     return make_model(PredictConfig(), seed).fit(STATE["X"][rows], STATE["y"][rows])
 

@@ -115,7 +115,7 @@ def verdict(table: dict[str, list[float]], per_sample: int) -> dict:
 
 def fit_score(X, y, X_test, y_test, rare_test: np.ndarray, seed: int, **params) -> dict:
     from curate.config import PredictConfig
-    from curate.predict import make_model
+    from curate.model.predict import make_model
 
     t0 = time.perf_counter()
     model = make_model(PredictConfig(), seed).set_params(**params).fit(X, y)

@@ -305,7 +305,7 @@ def quality_worker(rows: int | None, workdir: Path, seed: int = 0) -> None:
     import pyarrow as pa
 
     from curate.config import TextEmbedConfig
-    from curate.content import content_hash
+    from curate.data.content import content_hash
     from curate.embed import embed_manifest, to_matrix
     from curate.embed.text import TextEmbedder
 

@@ -170,9 +170,9 @@ def drop_flagged(ws: Path, flagged: set[str], expect_raw: float) -> dict:
 
     from curate import layout
     from curate.config import load_config
-    from curate.evaluation import evaluate
-    from curate.manifest import read_embeddings, read_manifest
-    from curate.predict import make_model
+    from curate.data.manifest import read_embeddings, read_manifest
+    from curate.model.evaluation import evaluate
+    from curate.model.predict import make_model
 
     cfg = load_config(ws)
     manifest = read_manifest(cfg.path(layout.MANIFEST))

@@ -193,7 +193,7 @@ def main() -> None:
     from curate.analysis.clusters import default_clusters, failure_clusters
     from curate.config import IndexConfig, LabelConfig, PredictConfig
     from curate.index import build_graph
-    from curate.predict import fold_groups, out_of_sample_pred_probs
+    from curate.model.predict import fold_groups, out_of_sample_pred_probs
 
     df = pd.read_parquet(DATA / "noisy_agnews/train_10k.parquet")
     texts, labels = df.text.tolist(), df.label.tolist()

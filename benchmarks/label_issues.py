@@ -22,7 +22,7 @@ Columns, all in one run on the same folds and the same text embeddings where the
   (truncating at its 256-word-piece window), ``cross_val_predict(LogisticRegression(max_iter=
   1000), X, y, cv=5, method="predict_proba")``, ``cleanlab.filter.find_label_issues`` and
   ``cleanlab.rank.get_label_quality_scores``, all with their defaults;
-* each reference-model member alone (:mod:`curate.reference`), through curate's label check;
+* each reference-model member alone (:mod:`curate.model.reference`), through curate's label check;
 * ``previous default``: the single embedding logistic-regression member with
   ``LabelConfig(filter_by="prune_by_noise_rate", score_method="self_confidence")``, the
   defaults before the members existed;
@@ -86,7 +86,7 @@ def embed(texts: list[str], tag: str, truncate: bool = False) -> tuple[np.ndarra
     """curate's text embeddings (content-hash cached); ``truncate``: only the model's first
     window of each text, as a plain ``SentenceTransformer.encode`` reads it."""
     from curate.config import TextEmbedConfig
-    from curate.content import content_hash
+    from curate.data.content import content_hash
     from curate.embed import embed_manifest, to_matrix
     from curate.embed.text import TextEmbedder
 
@@ -240,8 +240,8 @@ def run_case(case: Case, seed: int, args) -> dict:
 
     from curate.config import IndexConfig, LabelConfig, PredictConfig
     from curate.index import build_graph
-    from curate.predict import fold_groups
-    from curate.reference import reference_pred_probs, resolve_members
+    from curate.model.predict import fold_groups
+    from curate.model.reference import reference_pred_probs, resolve_members
 
     pcfg, lcfg = PredictConfig(), LabelConfig()
     t0 = time.perf_counter()

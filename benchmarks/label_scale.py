@@ -6,8 +6,8 @@ like curate's embeddings, with 10% of labels flipped uniformly to another class.
 Measured in one run, each in its own child process so that peak memory is attributable:
 
 * **curate**: the kNN graph (``curate.index.build_graph``: exact FAISS up to 50,000 rows, HNSW
-  above) and ``curate.predict.fold_groups`` on it (near-copies share a fold), then
-  ``curate.predict.out_of_sample_pred_probs`` (5-fold grouped CV logistic regression)
+  above) and ``curate.model.predict.fold_groups`` on it (near-copies share a fold), then
+  ``curate.model.predict.out_of_sample_pred_probs`` (5-fold grouped CV logistic regression)
   then the registered ``label`` check (cleanlab issues, scores, summary with intervals);
 * **baseline**: ``sklearn.model_selection.cross_val_predict(LogisticRegression(...),
   method="predict_proba")`` then ``cleanlab.filter.find_label_issues`` with its defaults.
@@ -103,7 +103,7 @@ def worker(method: str, rows: int, classes: int, dim: int, noise: float) -> None
         from curate import checks
         from curate.config import IndexConfig, LabelConfig, PredictConfig
         from curate.index import build_graph
-        from curate.predict import fold_groups, out_of_sample_pred_probs
+        from curate.model.predict import fold_groups, out_of_sample_pred_probs
 
         ids = [str(i) for i in range(rows)]
         t_groups = time.perf_counter()

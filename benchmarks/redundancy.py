@@ -153,7 +153,7 @@ def job(args: tuple) -> list[dict]:
     """Every method at every keep fraction for one (data set, split, size, seed)."""
     from curate.config import IndexConfig, PredictConfig, RedundancyConfig
     from curate.index import build_graph
-    from curate.predict import make_model
+    from curate.model.predict import make_model
 
     dataset, split, size, seed, fractions, sweep = args
     d = STATE[dataset]

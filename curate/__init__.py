@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from curate.config import Config, load_config
-from curate.dataset import build_manifest, summarize
+from curate.data.dataset import build_manifest, summarize
 from curate.embed import EmbedStats, embed_manifest, make_embedder
 from curate.errors import ConfigError, CurateError, DataError, EmbeddingError, WorkspaceError
-from curate.versioning import diff_versions, load, tag_version
+from curate.versions.versioning import diff_versions, load, tag_version
 
 __version__ = "0.1.0"
 

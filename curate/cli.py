@@ -156,7 +156,7 @@ def version_tag(name: str, message: str | None, workspace: Path) -> None:
     Refuses when the pipeline is not reproduced or files other than its outputs are
     uncommitted; commits dvc.lock and the metrics, pushes the data, creates the tag.
     """
-    from curate.versioning import tag_version
+    from curate.versions.versioning import tag_version
 
     _echo_json(tag_version(workspace, name, message))
 
@@ -177,7 +177,7 @@ def version_tag(name: str, message: str | None, workspace: Path) -> None:
 def drift(reference: str, current: Path, alpha: float, fail_on_drift: bool, workspace: Path):
     """Compare a new batch with a dataset version: class frequencies, embedding distribution
     (classifier two-sample test) and the regions that grew or shrank."""
-    from curate.drift import drift_report
+    from curate.versions.drift import drift_report
 
     report = drift_report(workspace, reference, current, alpha=alpha)
     _echo_json(report)
@@ -195,7 +195,7 @@ def drift(reference: str, current: Path, alpha: float, fail_on_drift: bool, work
 @_handle_errors
 def diff(rev_a: str, rev_b: str, repo: str | None, as_json: bool, workspace: Path) -> None:
     """What changed between two dataset versions (git revisions or tags)."""
-    from curate.versioning import diff_versions
+    from curate.versions.versioning import diff_versions
 
     result = diff_versions(rev_a, rev_b, repo or str(workspace.resolve()))
     if as_json:
@@ -307,7 +307,7 @@ def init(
     Runs `git init` and `dvc init` if needed and writes dvc.yaml, params.yaml and configs/.
     Then run `dvc repro`.
     """
-    from curate.workspace import infer_data_spec, init_workspace
+    from curate.scaffold.workspace import infer_data_spec, init_workspace
 
     names = [c.strip() for c in column_names.split(",")] if column_names else None
     spec = infer_data_spec(
@@ -346,7 +346,7 @@ def init(
 @_handle_errors
 def demo(directory: Path, no_repro: bool) -> None:
     """Build a demo workspace from bundled data with planted problems, and run the pipeline."""
-    from curate.demo import build_demo
+    from curate.scaffold.demo import build_demo
 
     click.echo(f"building the demo workspace in {directory.resolve()} ...", err=True)
     summary = build_demo(directory, repro=not no_repro)

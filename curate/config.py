@@ -133,7 +133,7 @@ class EmbedConfig:
 class PredictConfig:
     """Reference classifier for out-of-sample pred_probs (section ``predict``)."""
 
-    #: Reference-model members (:mod:`curate.reference`), each out of fold on the same folds,
+    #: Reference-model members (:mod:`curate.model.reference`), each out of fold on the same folds,
     #: combined out of fold: ``auto`` (text: embedding_logreg and lexical_logreg; other
     #: modalities: embedding_logreg) or a list of embedding_logreg, lexical_logreg, knn, mlp.
     members: (

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from curate import layout
 from curate.config import load_config
+from curate.data.manifest import read_artifact
 from curate.errors import ReviewError
-from curate.manifest import read_artifact
-from curate.predict import classes_of
+from curate.model.predict import classes_of
 from curate.review.corrections import CorrectionsLog
 from curate.review.labelstudio import LabelStudioClient, credentials
 from curate.review.serve import SECRET_ENV, make_server

@@ -238,7 +238,7 @@ def build_queue(
 def suggestions_from_pred_probs(pred_probs: pa.Table) -> dict[str, tuple[str, float]]:
     """``sample_id -> (argmax class, its probability)`` from ``predictions/pred_probs.parquet``."""
     from curate.embed import to_matrix
-    from curate.predict import classes_of
+    from curate.model.predict import classes_of
 
     classes = classes_of(pred_probs)
     probs = to_matrix(pred_probs.column("pred_probs"))

@@ -12,10 +12,10 @@ from curate.analysis.clusters import SCHEMA, FailureClusters, failure_clusters
 from curate.analysis.slices import metadata_slices
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
+from curate.data.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
 from curate.embed import to_matrix
 from curate.errors import ConfigError
-from curate.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
-from curate.predict import classes_of
+from curate.model.predict import classes_of
 
 #: The failure clusters of a dataset without labelled samples.
 NO_CLUSTERS = FailureClusters(

@@ -12,7 +12,7 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
-from curate.manifest import read_artifact
+from curate.data.manifest import read_artifact
 from curate.review.apply import apply_decisions
 from curate.review.corrections import CorrectionsLog, resolve
 

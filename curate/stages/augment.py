@@ -10,7 +10,7 @@ import numpy as np
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
-from curate.manifest import read_artifact, read_graph, read_manifest
+from curate.data.manifest import read_artifact, read_graph, read_manifest
 from curate.selection.augmentation import augment, choose_parents
 
 
@@ -54,7 +54,7 @@ def run(root: str | Path = ".") -> dict:
         graph = read_graph(cfg.path(layout.GRAPH), manifest)
         neighbours = graph.ids
         if modality == "embedding":
-            from curate.manifest import read_embeddings
+            from curate.data.manifest import read_embeddings
 
             embeddings = read_embeddings(cfg.path(layout.EMBEDDINGS), manifest)
     table = augment(

@@ -11,9 +11,9 @@ import pyarrow as pa
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
+from curate.data.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
 from curate.embed import to_matrix
-from curate.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
-from curate.predict import classes_of
+from curate.model.predict import classes_of
 from curate.selection.active_learning import select_batch
 
 

@@ -26,15 +26,15 @@ from curate.config import (
     near_duplicate_threshold,
     verifies_word_edits,
 )
-from curate.embed import to_matrix
-from curate.manifest import (
+from curate.data.manifest import (
     read_artifact,
     read_embeddings,
     read_graph,
     read_manifest,
     require_aligned,
 )
-from curate.predict import classes_of
+from curate.embed import to_matrix
+from curate.model.predict import classes_of
 
 #: Text candidate thresholds above this get a note (word edits verify, so candidates should be
 #: generous: in benchmarks/duplicates.py lexical cosine >= 0.93 links only 80% of the planted

@@ -9,8 +9,8 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
+from curate.data.manifest import read_manifest
 from curate.embed import embed_manifest, make_embedder
-from curate.manifest import read_manifest
 
 
 class LongTextsCappedWarning(UserWarning):

@@ -13,9 +13,9 @@ import numpy as np
 from curate import layout
 from curate.artifacts import write_json, write_text
 from curate.config import load_config
-from curate.evaluation import evaluate
-from curate.manifest import read_embeddings, read_manifest
-from curate.predict import make_model
+from curate.data.manifest import read_embeddings, read_manifest
+from curate.model.evaluation import evaluate
+from curate.model.predict import make_model
 
 
 def run(root: str | Path = ".") -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
-from curate.dataset import ingest_tables, summarize
+from curate.data.dataset import ingest_tables, summarize
 
 
 def run(root: str | Path = ".") -> dict:

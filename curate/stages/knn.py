@@ -7,8 +7,8 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
+from curate.data.manifest import read_embeddings, read_manifest
 from curate.index import build_graph, graph_table
-from curate.manifest import read_embeddings, read_manifest
 
 
 def run(root: str | Path = ".") -> dict:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from curate import checks, layout
-from curate.annotation import pivot
 from curate.artifacts import write_json, write_parquet
 from curate.checks.annotators import EMPTY_ANNOTATORS, EMPTY_CONSENSUS, assess_annotators
 from curate.config import load_config
+from curate.data.annotation import pivot
+from curate.data.manifest import read_artifact, read_manifest, require_aligned
 from curate.embed import to_matrix
-from curate.manifest import read_artifact, read_manifest, require_aligned
-from curate.predict import classes_of
+from curate.model.predict import classes_of
 
 
 def run(root: str | Path = ".") -> dict:

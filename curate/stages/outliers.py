@@ -7,7 +7,7 @@ from pathlib import Path
 from curate import checks, layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
-from curate.manifest import read_graph, read_manifest
+from curate.data.manifest import read_graph, read_manifest
 
 
 def run(root: str | Path = ".") -> dict:

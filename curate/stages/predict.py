@@ -7,10 +7,10 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
+from curate.data.manifest import read_artifact, read_graph, read_manifest, require_aligned
 from curate.embed import to_matrix
-from curate.manifest import read_artifact, read_graph, read_manifest, require_aligned
-from curate.predict import fold_groups, predictions_from_file, to_table
-from curate.reference import reference_pred_probs, resolve_members
+from curate.model.predict import fold_groups, predictions_from_file, to_table
+from curate.model.reference import reference_pred_probs, resolve_members
 
 
 def run(root: str | Path = ".") -> dict:

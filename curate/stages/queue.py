@@ -7,8 +7,8 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
-from curate.manifest import read_artifact, read_manifest, require_aligned
-from curate.predict import classes_of
+from curate.data.manifest import read_artifact, read_manifest, require_aligned
+from curate.model.predict import classes_of
 from curate.review import queue as q
 
 

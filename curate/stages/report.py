@@ -7,7 +7,7 @@ from pathlib import Path
 from curate import layout
 from curate.artifacts import write_text
 from curate.config import load_config
-from curate.report import build_report
+from curate.report.page import build_report
 
 
 def run(root: str | Path = ".") -> dict:

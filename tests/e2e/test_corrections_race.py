@@ -20,8 +20,8 @@ import yaml
 from curate import layout
 from curate.errors import WorkspaceError
 from curate.review.corrections import CorrectionsLog
-from curate.versioning import tag_version
-from curate.workspace import dvc_command, tool_env
+from curate.scaffold.workspace import dvc_command, tool_env
+from curate.versions.versioning import tag_version
 
 pytestmark = pytest.mark.e2e
 SECRET = "race-secret-0123456789abcdef"

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from curate import layout
 from curate.cli import main
-from curate.demo import build_demo
 from curate.embed import to_matrix
-from curate.workspace import dvc_command, tool_env
+from curate.scaffold.demo import build_demo
+from curate.scaffold.workspace import dvc_command, tool_env
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -179,7 +179,7 @@ def held_out_top3_error_ratios(root: Path, seed: int = 0) -> list[float]:
     severity), divided by the held-out half's error rate.
     """
     from curate.analysis.clusters import failure_clusters, held_out_rates
-    from curate.predict import classes_of
+    from curate.model.predict import classes_of
 
     manifest = pq.read_table(root / layout.MANIFEST)
     preds = pq.read_table(root / layout.PRED_PROBS)

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 import curate
 from curate import layout
 from curate.cli import main
-from curate.demo import build_demo
 from curate.errors import DataError, WorkspaceError
 from curate.review.corrections import CorrectionsLog
 from curate.review.tasks import correction_row
-from curate.workspace import dvc_command, run_tool
+from curate.scaffold.demo import build_demo
+from curate.scaffold.workspace import dvc_command, run_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -102,7 +102,7 @@ def test_versions_tag_load_from_a_clone_and_diff(
     train = curate.load(clone, rev="v2", split="train")
     assert set(train.column("split").to_pylist()) == {"train"}
 
-    from curate.torch import CurateDataset
+    from curate.versions.torch_dataset import CurateDataset
 
     dataset = CurateDataset(clone, rev="v2", split="train")
     assert len(dataset) == train.num_rows and dataset[0]["sample_id"]

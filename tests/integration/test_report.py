@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate import layout
-from curate.report import build_report
+from curate.report.page import build_report
 from tests.integration.browser import browser_skip_reason, chromium_path
 
 SCRIPT = "<script>document.title='pwned'</script> card & <b>bold</b>"
@@ -45,7 +45,7 @@ def test_dataset_content_is_escaped(tmp_path) -> None:
 def test_report_renders_in_chromium_without_console_errors(tmp_path, artifacts_dir) -> None:
     from playwright.sync_api import sync_playwright
 
-    from curate.demo import build_demo
+    from curate.scaffold.demo import build_demo
     from curate.stages import report
 
     demo = tmp_path / "demo"

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 
 from curate import layout
 from curate.cli import main
-from curate.demo import build_demo
 from curate.review.corrections import CorrectionsLog
-from curate.workspace import dvc_command, run_tool
+from curate.scaffold.demo import build_demo
+from curate.scaffold.workspace import dvc_command, run_tool
 from tests.integration.workspaces import push_state, review_workspace
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate import layout
-from curate.annotation import pivot
+from curate.data.annotation import pivot
 from curate.errors import CurateError
 from curate.stages import apply, duplicates, embed, ingest, knn, label, predict
 from tests.helpers import write_workspace

@@ -9,7 +9,7 @@ import pytest
 from curate import checks
 from curate.config import DuplicatesConfig, IndexConfig, LabelConfig, PredictConfig
 from curate.index import build_graph, union_find
-from curate.predict import fold_groups
+from curate.model.predict import fold_groups
 
 
 def softmax_set(n: int = 2000, k: int = 4, noise: float = 0.1, seed: int = 0):

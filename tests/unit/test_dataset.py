@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from curate.config import load_config
-from curate.dataset import MANIFEST_COLUMNS, build_manifest, summarize
+from curate.data.dataset import MANIFEST_COLUMNS, build_manifest, summarize
 from tests.helpers import require_shared_data, write_workspace
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"

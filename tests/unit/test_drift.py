@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from curate.cli import main
-from curate.drift import class_shift, compare, region_shift
+from curate.versions.drift import class_shift, compare, region_shift
 from tests.helpers import require_shared_data, write_workspace
 
 CLINC = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared/data/clinc150"

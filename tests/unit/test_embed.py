@@ -12,7 +12,7 @@ from PIL import Image
 
 from curate import layout
 from curate.config import ImageEmbedConfig, TextEmbedConfig, load_config
-from curate.dataset import build_manifest
+from curate.data.dataset import build_manifest
 from curate.embed import embed_manifest, make_embedder, to_matrix
 from curate.embed.image import ImageEmbedder
 from curate.embed.tabular import TabularEmbedder

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from sklearn.linear_model import LogisticRegression
 
 from curate import layout
-from curate.evaluation import evaluate
+from curate.model.evaluation import evaluate
 from tests.helpers import write_workspace
 
 

@@ -170,7 +170,7 @@ def test_missing_file_names_the_predict_setting(workspace: Path) -> None:
 
 def test_csv_sample_ids_are_matched_byte_for_byte(tmp_path: Path) -> None:
     """Ids such as 007 or 0.10 in a CSV file are strings, not numbers (007 -> 7 would miss)."""
-    from curate.external_predictions import read_pred_probs
+    from curate.model.external import read_pred_probs
 
     path = tmp_path / "probs.csv"
     path.write_text("sample_id,x,y\n007,0.9,0.1\n0.10,0.2,0.8\n1e3,0.5,0.5\n")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curate.config import load_config
-from curate.dataset import build_manifest
+from curate.data.dataset import build_manifest
 from tests.helpers import write_workspace
 
 texts = st.lists(st.sampled_from(["a", "b", "c", "d d", "é", " x "]), min_size=2, max_size=30)

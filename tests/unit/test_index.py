@@ -7,7 +7,7 @@ import pytest
 
 from curate.config import IndexConfig, PredictConfig
 from curate.index import build_graph, knn, knn_numpy, near_duplicate_groups
-from curate.predict import fold_groups, out_of_sample_pred_probs
+from curate.model.predict import fold_groups, out_of_sample_pred_probs
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

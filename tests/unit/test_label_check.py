@@ -7,7 +7,7 @@ import pytest
 
 from curate import checks
 from curate.config import LabelConfig, PredictConfig
-from curate.predict import out_of_sample_pred_probs
+from curate.model.predict import out_of_sample_pred_probs
 
 
 @pytest.fixture(scope="module")

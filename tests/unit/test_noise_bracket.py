@@ -116,7 +116,7 @@ def test_bracket_text() -> None:
 
 
 def test_the_report_shows_the_bracket_not_a_single_number(tmp_path) -> None:
-    from curate.report import build_report
+    from curate.report.page import build_report
 
     labels, P, _ = planted(0.2)
     s = summary(labels, P)
@@ -129,7 +129,7 @@ def test_the_report_shows_the_bracket_not_a_single_number(tmp_path) -> None:
 
 
 def test_the_diff_shows_the_bracket_of_both_versions() -> None:
-    from curate.versioning import _label_noise
+    from curate.versions.versioning import _label_noise
 
     before = {"noise_bracket": {"overall": {"n": 10, "lower": 0.05, "upper": 0.25}}}
     noise = _label_noise(before, {})

@@ -8,7 +8,7 @@ import pytest
 
 from curate.config import PredictConfig
 from curate.errors import DataError
-from curate.predict import classes_of, out_of_sample_pred_probs, to_table
+from curate.model.predict import classes_of, out_of_sample_pred_probs, to_table
 
 
 def test_duplicates_share_a_fold_so_they_cannot_leak_their_label() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from curate.config import PredictConfig
 from curate.errors import ConfigError
-from curate.reference import MEMBERS, reference_pred_probs, resolve_members
+from curate.model.reference import MEMBERS, reference_pred_probs, resolve_members
 
 
 def _memorisable(n: int = 400, k: int = 4, seed: int = 0):
@@ -40,7 +40,7 @@ def test_member_fed_random_labels_is_at_chance_on_its_own_fold(member):
 def test_in_sample_fit_would_memorise_the_same_data():
     """The data above is memorisable: the same members scored in sample are far above
     chance, so the out-of-fold test could fail."""
-    from curate.predict import _full_proba, make_model
+    from curate.model.predict import _full_proba, make_model
 
     X, labels, _ = _memorisable()
     y = np.array([int(c[1:]) for c in labels])

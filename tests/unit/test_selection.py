@@ -190,7 +190,7 @@ def test_default_needs_no_more_labels_than_plain_margin_on_clinc150() -> None:
 
     from curate.config import PredictConfig, TextEmbedConfig
     from curate.embed.text import TextEmbedder
-    from curate.predict import make_model
+    from curate.model.predict import make_model
 
     path = CLINC / "data_full.parquet"
     require_shared_data(path)

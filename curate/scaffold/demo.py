@@ -25,7 +25,7 @@ import numpy as np
 
 from curate.artifacts import write_json, write_text
 from curate.errors import WorkspaceError
-from curate.workspace import DataSpec, dvc_command, init_workspace, run_tool
+from curate.scaffold.workspace import DataSpec, dvc_command, init_workspace, run_tool
 
 MARKER = ".curate-demo"
 DATA_DIR = "data/digits"

@@ -1,7 +1,7 @@
 """The reference model of the label check: several members, one set of folds, combined out of fold.
 
 Every member predicts each labelled sample from a model that never saw it, on the *same* seeded,
-grouped folds (copies of one content share a fold, :func:`curate.predict._grouped_folds`):
+grouped folds (copies of one content share a fold, :func:`curate.model.predict._grouped_folds`):
 
 * ``embedding_logreg``: logistic regression on the embeddings (``predict.model``: ``logreg``,
   ``knn`` or ``mlp`` choose the classifier of this member; ``mlp`` is also a member name);
@@ -29,7 +29,7 @@ import numpy as np
 
 from curate.config import PredictConfig
 from curate.errors import ConfigError
-from curate.predict import (
+from curate.model.predict import (
     Predictions,
     _full_proba,
     labelled_folds,

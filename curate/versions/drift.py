@@ -154,8 +154,8 @@ def _read_batch(path, cfg):
     from pathlib import Path
 
     from curate.config import SourceConfig
+    from curate.data.sources import read_source
     from curate.errors import DataError
-    from curate.sources import read_source
 
     path = Path(path)
     table = read_source(SourceConfig(path=str(path)), path, setting="the batch file (--current)")
@@ -233,7 +233,7 @@ def drift_report(workspace, reference: str, current, *, alpha: float = 0.01) -> 
     from curate.config import load_config
     from curate.embed import l2_normalise, make_embedder, to_matrix
     from curate.errors import DataError
-    from curate.versioning import parquet_from_bytes, read_at_revision
+    from curate.versions.versioning import parquet_from_bytes, read_at_revision
 
     cfg = load_config(workspace)
     if cfg.data.modality not in ("text", "embedding"):

@@ -42,7 +42,7 @@ def make_model(cfg: PredictConfig, seed: int):
 
         return LogisticRegression(C=cfg.logreg_c, max_iter=cfg.max_iter, random_state=seed)
     if cfg.model == "mlp":
-        from curate.mlp import TorchMLPClassifier
+        from curate.model.mlp import TorchMLPClassifier
 
         return TorchMLPClassifier(hidden=cfg.mlp_hidden, epochs=cfg.mlp_epochs, seed=seed)
     from sklearn.neighbors import KNeighborsClassifier
@@ -62,7 +62,7 @@ def out_of_sample_pred_probs(
 
     ``labels`` holds None for unlabelled rows; ``groups`` keeps rows with equal values in one fold.
     """
-    from curate.reference import reference_pred_probs
+    from curate.model.reference import reference_pred_probs
 
     ref = reference_pred_probs(embeddings, labels, groups, cfg, ("embedding_logreg",), seed)
     return ref.predictions
@@ -113,12 +113,12 @@ def predictions_from_file(
     cfg: PredictConfig,
     seed: int = 0,
 ) -> Predictions:
-    """The user's own out-of-sample ``pred_probs`` (see :mod:`curate.external_predictions`).
+    """The user's own out-of-sample ``pred_probs`` (see :mod:`curate.model.external`).
 
     Pool rows the file does not cover are predicted by the reference classifier fitted on all
     labelled samples. ``fold`` is -2 for rows taken from the file.
     """
-    from curate.external_predictions import read_pred_probs
+    from curate.model.external import read_pred_probs
 
     classes, probs, present = read_pred_probs(path, sample_ids, labels, cfg.pred_probs_classes)
     labelled = np.array([lab is not None for lab in labels])

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch.utils.data
 
-from curate.versioning import load
+from curate.versions.versioning import load
 
 
 class CurateDataset(torch.utils.data.Dataset):

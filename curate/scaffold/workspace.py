@@ -25,8 +25,8 @@ from curate.config import (
     load_config,
     near_duplicate_threshold,
 )
+from curate.data.sources import read_source, resolve_format
 from curate.errors import ConfigError, WorkspaceError
-from curate.sources import read_source, resolve_format
 
 TEXT_COLUMNS = ("text", "sentence", "content", "message", "query", "input", "document")
 IMAGE_COLUMNS = ("image", "image_path", "path", "file", "filename", "filepath")

@@ -17,8 +17,8 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 
 from curate.config import Config, SourceConfig
+from curate.data.sources import read_source
 from curate.errors import ConfigError, DataError
-from curate.sources import read_source
 
 SCHEMA = pa.schema([("sample_id", pa.string()), ("annotator", pa.string()), ("label", pa.string())])
 

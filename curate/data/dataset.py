@@ -22,7 +22,7 @@ The manifest is one Parquet table with these columns, in this order:
 then the feature columns (tabular) or the embedding column (embedding modality), then the
 metadata columns, untouched.
 
-CSV/TSV cells are strings byte for byte (see :mod:`curate.sources`); only tabular feature
+CSV/TSV cells are strings byte for byte (see :mod:`curate.data.sources`); only tabular feature
 columns get a type. Parquet and JSON values of other types become strings by one rule
 (:func:`_as_string`), and nested values (lists, structs) in the text, image path, label, id,
 split and annotator columns are refused.
@@ -38,11 +38,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate import annotation
 from curate.config import SPLITS, Config, DataConfig
-from curate.content import content_hash, embedding_matrix, hash_images, hash_rows
+from curate.data import annotation
+from curate.data.content import content_hash, embedding_matrix, hash_images, hash_rows
+from curate.data.sources import read_source, resolve_format
 from curate.errors import MAX_LISTED, DataError, fmt_rows
-from curate.sources import read_source, resolve_format
 
 MANIFEST_COLUMNS = ("sample_id", "content_hash", "input", "label", "split")
 

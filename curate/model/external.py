@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from curate.config import SourceConfig
+from curate.data.sources import read_source
 from curate.errors import MAX_LISTED, DataError, fmt_rows
-from curate.sources import read_source
 
 TOLERANCE = 1e-3
 

@@ -1,0 +1,1 @@
+"""Data: read the sources, validate them, build and read the normalised manifest."""

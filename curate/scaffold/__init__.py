@@ -1,0 +1,1 @@
+"""Creating workspaces: `curate init`, column-role inference, templates, the demo."""
