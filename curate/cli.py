@@ -307,7 +307,8 @@ def init(
     Runs `git init` and `dvc init` if needed and writes dvc.yaml, params.yaml and configs/.
     Then run `dvc repro`.
     """
-    from curate.scaffold.workspace import infer_data_spec, init_workspace
+    from curate.scaffold.infer import infer_data_spec
+    from curate.scaffold.workspace import init_workspace
 
     names = [c.strip() for c in column_names.split(",")] if column_names else None
     spec = infer_data_spec(

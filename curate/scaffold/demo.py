@@ -25,7 +25,9 @@ import numpy as np
 
 from curate.artifacts import write_json, write_text
 from curate.errors import WorkspaceError
-from curate.scaffold.workspace import DataSpec, dvc_command, init_workspace, run_tool
+from curate.scaffold.infer import DataSpec
+from curate.scaffold.tools import dvc_command, run_tool
+from curate.scaffold.workspace import init_workspace
 
 MARKER = ".curate-demo"
 DATA_DIR = "data/digits"

@@ -213,7 +213,7 @@ def _label_noise(before: dict, after: dict) -> dict[str, dict | None]:
 
 # -- tagging -------------------------------------------------------------------------------
 def _git(root: Path, *args: str, what: str) -> str:
-    from curate.scaffold.workspace import run_tool
+    from curate.scaffold.tools import run_tool
 
     return run_tool(["git", *args], root, what).stdout
 
@@ -248,7 +248,7 @@ def _refuse_pending_decisions(root: Path) -> None:
 
 def tag_version(root: str | Path, name: str, message: str | None = None) -> dict[str, Any]:
     """Record the workspace's current version as git tag ``name`` (see the module docstring)."""
-    from curate.scaffold.workspace import dvc_command, run_tool
+    from curate.scaffold.tools import dvc_command, run_tool
 
     root = Path(root).resolve()
     if _git(root, "tag", "--list", name, what="list tags").strip():

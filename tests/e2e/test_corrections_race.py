@@ -20,7 +20,7 @@ import yaml
 from curate import layout
 from curate.errors import WorkspaceError
 from curate.review.corrections import CorrectionsLog
-from curate.scaffold.workspace import dvc_command, tool_env
+from curate.scaffold.tools import dvc_command, tool_env
 from curate.versions.versioning import tag_version
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate import layout
-from curate.scaffold.workspace import dvc_command, run_tool
+from curate.scaffold.tools import dvc_command, run_tool
 from tests.e2e.workspaces import make_workspace, tabular_rows, tag
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from curate import layout
 from curate.cli import main
-from curate.scaffold.workspace import dvc_command
+from curate.scaffold.tools import dvc_command
 
 from .test_pipeline import git_commit, run
 

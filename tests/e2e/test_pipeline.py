@@ -17,7 +17,7 @@ from curate import layout
 from curate.cli import main
 from curate.embed import to_matrix
 from curate.scaffold.demo import build_demo
-from curate.scaffold.workspace import dvc_command, tool_env
+from curate.scaffold.tools import dvc_command, tool_env
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -26,7 +26,7 @@ import yaml
 import curate
 from curate import layout
 from curate.embed import FLUSH_ROWS
-from curate.scaffold.workspace import dvc_command, run_tool, tool_env
+from curate.scaffold.tools import dvc_command, run_tool, tool_env
 from curate.versions.versioning import read_at_revision
 from tests.e2e.workspaces import git, make_workspace, tabular_rows, tag, text_rows
 
@@ -47,7 +47,7 @@ def locked_md5(root: Path, stage: str, path: str) -> str:
 def test_default_remote_is_outside_the_work_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from curate.scaffold.workspace import default_remote_dir
+    from curate.scaffold.tools import default_remote_dir
 
     monkeypatch.delenv(REMOTES_DIR_ENV, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curate.scaffold.workspace import dvc_command, run_tool
+from curate.scaffold.tools import dvc_command, run_tool
 from tests.e2e.workspaces import make_workspace, text_rows
 
 pytestmark = pytest.mark.e2e

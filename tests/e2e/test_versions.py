@@ -18,7 +18,7 @@ from curate.errors import DataError, WorkspaceError
 from curate.review.corrections import CorrectionsLog
 from curate.review.tasks import correction_row
 from curate.scaffold.demo import build_demo
-from curate.scaffold.workspace import dvc_command, run_tool
+from curate.scaffold.tools import dvc_command, run_tool
 
 pytestmark = pytest.mark.e2e
 

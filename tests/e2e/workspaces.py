@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from curate.cli import main
-from curate.scaffold.workspace import run_tool
+from curate.scaffold.tools import run_tool
 
 TOPICS = {
     "food": "pasta bread cheese soup salad cook taste dinner".split(),

@@ -21,7 +21,7 @@ from curate import layout
 from curate.cli import main
 from curate.review.corrections import CorrectionsLog
 from curate.scaffold.demo import build_demo
-from curate.scaffold.workspace import dvc_command, run_tool
+from curate.scaffold.tools import dvc_command, run_tool
 from tests.integration.workspaces import push_state, review_workspace
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

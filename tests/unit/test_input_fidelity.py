@@ -334,7 +334,7 @@ def test_image_table_in_the_workspace_root_tracks_its_images(tmp_path: Path) -> 
     """`curate init` on an image table at the workspace root: the image folder (not the
     workspace itself) is an ingest dependency, so a changed image re-runs ingest; a path
     leaving the workspace fails `dvc repro` with the clear error."""
-    from curate.scaffold.workspace import dvc_command, tool_env
+    from curate.scaffold.tools import dvc_command, tool_env
 
     def sh(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(args, cwd=ws, env=tool_env(), capture_output=True, text=True)

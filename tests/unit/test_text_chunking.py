@@ -15,7 +15,7 @@ from curate.config import TextEmbedConfig, load_config
 from curate.embed import embed_manifest
 from curate.embed.text import TextEmbedder, chunk_starts
 from curate.errors import ConfigError, EmbeddingError
-from curate.scaffold.workspace import EMBED_YAML
+from curate.scaffold.templates import EMBED_YAML
 from curate.stages import apply as apply_stage
 from curate.stages import embed as embed_stage
 from curate.stages import ingest as ingest_stage
