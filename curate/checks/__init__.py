@@ -34,15 +34,13 @@ def register(name: str):
 
 
 def _load_builtin() -> None:
-    # Importing a check module registers it.
-    from curate.checks import (  # noqa: F401
-        exact_duplicate,
-        label,
-        leakage,
-        near_duplicate,
-        outlier,
-        redundancy,
-    )
+    """Import every module of this package: a check module registers itself on import (no
+    list of checks is kept by hand)."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
 
 def get(name: str) -> Callable[..., CheckResult]:

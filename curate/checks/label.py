@@ -10,12 +10,31 @@ plain-words ``reason``. The summary gives the share flagged overall, per class a
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 
 from curate.checks import CheckResult, register
-from curate.config import LabelConfig
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """Label-issue check: cleanlab on the out-of-sample pred_probs of the predict stage."""
+
+    #: cleanlab ``find_label_issues`` filter.
+    filter_by: Literal[
+        "prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"
+    ] = "prune_by_noise_rate"
+    #: cleanlab label quality score method for ``label_score``.
+    score_method: Literal["self_confidence", "normalized_margin", "confidence_weighted_entropy"] = (
+        "self_confidence"
+    )
+    #: Bootstrap resamples for the noise-rate confidence intervals.
+    bootstrap: int = 200
+    #: Significance level for flagging an annotator as unreliable.
+    annotator_alpha: float = 0.01
 
 
 @register("label")

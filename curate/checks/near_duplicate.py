@@ -26,6 +26,8 @@ label conflict only over such direct pairs (and exact copies).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -33,9 +35,106 @@ import pyarrow as pa
 from curate.checks import CheckResult, register
 from curate.checks.grouping import keep_rank, label_conflicts, make_groups
 from curate.checks.word_edits import tokenise, within_word_edits
-from curate.config import DuplicatesConfig, near_duplicate_threshold
+from curate.data.config import SPLITS
 from curate.index.components import edges_from_graph, star_groups
 from curate.index.graph import KnnGraph
+from curate.settings import check_range, invalid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.config import Config
+
+
+@dataclass(frozen=True)
+class DuplicatesConfig:
+    """Exact duplicates (equal content hash), near duplicates (cosine >= threshold; text:
+    character-3-gram candidates verified by word edits, other data: the embeddings' kNN graph)
+    and leakage (duplicates across splits or into the pool)."""
+
+    #: What near-duplicates are compared on: ``lexical`` (hashed character 3-grams of the
+    #: text), ``embedding`` (the embed stage's vectors, through the kNN graph), or ``auto``:
+    #: lexical for text, embedding otherwise.
+    similarity: Literal["auto", "lexical", "embedding"] = "auto"
+    #: Cosine similarity at or above which two samples are near-duplicates; ``null``: the
+    #: default for the similarity and modality, measured on planted copies (see README). For
+    #: text compared lexically with ``max_word_edits`` set, pairs at this cosine are candidates
+    #: and the word edits decide.
+    threshold: float | None = None
+    #: Text compared lexically: a candidate pair is a near-duplicate only when its word edits
+    #: (a word dropped, added, moved or misspelt costs 1, a word replaced 3) are at most this
+    #: fraction of the longer text's words (at least one edit from 3 words on; two texts of at
+    #: most 2 words must be equal after normalisation). ``null``: the cosine alone decides.
+    max_word_edits: float | None = 0.25
+    #: Which member of a duplicate group is kept: labelled first, then by split in this order,
+    #: then the best label score (pred_probs of the given label), then the earliest in the
+    #: manifest.
+    keep_split_order: tuple[str, ...] = ("train", "validation", "test", "unlabeled")
+    #: Near-duplicates with different labels become label issues (in the label check).
+    conflicts_are_label_issues: bool = True
+
+    def validate(self, cfg: Config) -> None:
+        threshold, edits = self.threshold, self.max_word_edits
+        check_range(
+            "duplicates.threshold",
+            threshold,
+            threshold is None or 0 < threshold <= 1,
+            "in (0, 1] or null",
+        )
+        check_range(
+            "duplicates.max_word_edits",
+            edits,
+            edits is None or 0 <= edits < 1,
+            "in [0, 1) or null",
+        )
+        unknown = [s for s in self.keep_split_order if s not in SPLITS]
+        if unknown:
+            invalid(
+                "duplicates.keep_split_order",
+                "duplicates.keep_split_order names unknown split(s) "
+                f"{', '.join(map(repr, unknown))}; splits are: {', '.join(SPLITS)}.",
+            )
+
+
+#: Default near-duplicate thresholds, measured by benchmarks/duplicates.py (text) and on the
+#: demo's planted copies (image: pixel projections of small images are all highly similar).
+NEAR_DUPLICATE_THRESHOLDS = {
+    # Candidates for the word-edit verifier: every planted copy in benchmarks/duplicates.py is
+    # at lexical cosine >= 0.7 to its original (99.6% at >= 0.8).
+    ("lexical", "text"): 0.7,
+    ("embedding", "text"): 0.98,
+    ("embedding", "image"): 0.997,
+    ("embedding", "tabular"): 0.99,
+    ("embedding", "embedding"): 0.98,
+}
+
+#: Default lexical threshold for text when the cosine alone decides (``max_word_edits``
+#: null): the best F1 on the planted copies of benchmarks/duplicates.py.
+LEXICAL_COSINE_ONLY_THRESHOLD = 0.93
+
+
+def duplicate_similarity(cfg: DuplicatesConfig, modality: str) -> str:
+    """``lexical`` or ``embedding``: what the near-duplicate check compares."""
+    if cfg.similarity != "auto":
+        return cfg.similarity
+    return "lexical" if modality == "text" else "embedding"
+
+
+def verifies_word_edits(cfg: DuplicatesConfig, modality: str) -> bool:
+    """Whether near-duplicate candidates are verified by word edits (lexical text)."""
+    return (
+        modality == "text"
+        and duplicate_similarity(cfg, modality) == "lexical"
+        and cfg.max_word_edits is not None
+    )
+
+
+def near_duplicate_threshold(cfg: DuplicatesConfig, modality: str) -> float:
+    """The configured threshold, or the default for the similarity and modality."""
+    if cfg.threshold is not None:
+        return cfg.threshold
+    similarity = duplicate_similarity(cfg, modality)
+    if similarity == "lexical" and not verifies_word_edits(cfg, modality):
+        return LEXICAL_COSINE_ONLY_THRESHOLD
+    return NEAR_DUPLICATE_THRESHOLDS[(similarity, modality)]
 
 
 @register("near_duplicate")

@@ -9,13 +9,32 @@ convention); ``knn_distance`` is 1 - that mean. ``is_outlier_issue`` marks the l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from curate.checks import CheckResult, register
-from curate.config import OutlierConfig
 from curate.index.graph import KnnGraph
+from curate.settings import check_range
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.config import Config
+
+
+@dataclass(frozen=True)
+class OutlierConfig:
+    """Outliers: mean cosine similarity to the k nearest neighbours (kNN graph)."""
+
+    #: Neighbours averaged for the score (at most ``index.k``).
+    k: int = 10
+    #: Fraction of samples flagged ``is_outlier_issue`` (the lowest scores).
+    rate: float = 0.02
+
+    def validate(self, cfg: Config) -> None:
+        check_range("outlier.rate", self.rate, 0 <= self.rate <= 1, "in [0, 1]")
+        check_range("outlier.k", self.k, self.k >= 1, ">= 1")
 
 
 @register("outlier")

@@ -38,18 +38,90 @@ and ``redundancy_score`` (1 for the first-ranked, 0 for the last; lower = pruned
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
 
 from curate.checks import CheckResult, register
-from curate.config import RedundancyConfig
 from curate.index import kmeans
 from curate.index.components import union_find
 from curate.index.graph import KnnGraph
+from curate.settings import check_range
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.config import Config
 
 #: Bound on the (rows x centroids) similarity block computed at once.
 BLOCK = 1 << 24
+
+
+@dataclass(frozen=True)
+class RedundancyConfig:
+    """Redundancy: a ranked pruning set of the labelled training samples: class-stratified
+    clusters, semantic duplicates (SemDeDup) pruned first, then a difficulty preference. See
+    README, 'Duplicates, leakage, outliers and redundancy'."""
+
+    #: k-means clusters inside each class; ``null``: one per class. A number is spread over
+    #: the classes in proportion to their size, at least one each.
+    clusters: int | None = None
+    #: Within a cluster, samples at least this cosine-similar are semantic duplicates;
+    #: ``null``: the default for data.modality (pixel projections of small images are all
+    #: highly similar, so images get a higher one).
+    threshold: float | None = None
+    #: Size of the keep set (``in_keep_set``) as a fraction of the training samples.
+    keep_fraction: float = 0.7
+    #: Keep ``hard`` samples first (near the class boundary), ``easy`` ones (prototypical),
+    #: or ``auto``: easy below ``large_dataset_rows`` training samples, hard from there on.
+    keep: Literal["auto", "easy", "hard"] = "auto"
+    #: Training samples from which ``keep: auto`` keeps hard samples first: chosen on
+    #: benchmarks/redundancy.py's tuning split (hard beat easy from 1,000 rows up).
+    large_dataset_rows: int = 1000
+    #: How strongly the keep order follows difficulty inside a cluster: 0 is stratified
+    #: random, large values a strict easy- or hard-first order.
+    preference_strength: float = 3.0
+    #: Samples whose training neighbours carry their label at most this often are possible
+    #: label errors and go last in their cluster (pruned first); ``null`` turns this off.
+    label_agreement: float | None = 0.1
+
+    def validate(self, cfg: Config) -> None:
+        t, agreement = self.threshold, self.label_agreement
+        check_range("redundancy.threshold", t, t is None or 0 < t <= 1, "in (0, 1] or null")
+        check_range(
+            "redundancy.preference_strength",
+            self.preference_strength,
+            self.preference_strength >= 0,
+            ">= 0",
+        )
+        check_range(
+            "redundancy.label_agreement",
+            agreement,
+            agreement is None or 0 <= agreement <= 1,
+            "in [0, 1] or null",
+        )
+        check_range(
+            "redundancy.keep_fraction",
+            self.keep_fraction,
+            0 < self.keep_fraction <= 1,
+            "in (0, 1]",
+        )
+        check_range(
+            "redundancy.clusters",
+            self.clusters,
+            self.clusters is None or self.clusters >= 1,
+            ">= 1 or null",
+        )
+
+
+#: Semantic-duplicate thresholds by modality when ``redundancy.threshold`` is null
+#: (benchmarks/redundancy.py for text; pixel projections of small images are all similar).
+REDUNDANCY_THRESHOLDS = {"text": 0.98, "image": 0.99, "tabular": 0.98, "embedding": 0.98}
+
+
+def redundancy_threshold(cfg: RedundancyConfig, modality: str) -> float:
+    """The configured semantic-duplicate threshold, or the default for ``modality``."""
+    return REDUNDANCY_THRESHOLDS[modality] if cfg.threshold is None else cfg.threshold
 
 
 def keep_policy(n_train: int, cfg: RedundancyConfig) -> str:
@@ -123,8 +195,10 @@ def find_redundant(
     labels: Sequence[str | None],
     cfg: RedundancyConfig | None = None,
     seed: int = 0,
+    modality: str = "text",
 ) -> CheckResult:
     cfg = cfg or RedundancyConfig()
+    threshold = redundancy_threshold(cfg, modality)
     n = len(sample_ids)
     train = np.array(
         [s == "train" and lab is not None for s, lab in zip(splits, labels, strict=True)], bool
@@ -158,7 +232,7 @@ def find_redundant(
         suspect = (n_valid > 0) & (same.sum(1) <= agreement * n_valid)
 
     # Semantic duplicates: graph edges between training samples of one cluster (and label).
-    src, col = np.nonzero(valid & (graph.sims[rows] >= cfg.threshold))
+    src, col = np.nonzero(valid & (graph.sims[rows] >= threshold))
     a, b = src, nb[src, col]
     ok = cluster[a] == cluster[b]
     root = union_find(m, a[ok], b[ok])
@@ -206,7 +280,7 @@ def find_redundant(
         "clusters": int(n_clusters),
         "semantic_duplicates": int(semdup.sum()),
         "possible_label_errors": int(suspect.sum()),
-        "threshold": cfg.threshold,
+        "threshold": threshold,
         "keep": policy,
         "preference_strength": strength,
         "keep_fraction": cfg.keep_fraction,

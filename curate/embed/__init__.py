@@ -10,15 +10,18 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
-from curate.config import Config
 from curate.embed.base import Embedder
 from curate.embed.cache import EmbeddingCache, from_matrix, to_matrix
 from curate.errors import EmbeddingError
 from curate.progress import progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.config import Config
 
 __all__ = ["Embedder", "EmbedStats", "embed_manifest", "make_embedder", "to_matrix"]
 

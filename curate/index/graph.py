@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.config import IndexConfig
 from curate.errors import DataError
 from curate.index.allknn import ivf_graph
+from curate.index.config import IndexConfig
 from curate.index.search import IndexSpec, build_index, recall_at_k, search_neighbours
 from curate.progress import progress
 

@@ -1,10 +1,12 @@
 """``report/index.html``: one self-contained page (no network, no scripts) summarising a run.
 
-Sections: the dataset, issue counts per check, the estimated noise matrix and the evaluation's
-confusion matrix as heatmaps (at most ``HEATMAP_CLASSES`` classes each: those with the most
-off-diagonal mass, so the page stays small at any class count), the top label issues (text, or
-an inline thumbnail), example duplicate groups, failure clusters as a bar chart, the
-active-learning candidates, and what review changed in this version. Every piece of dataset
+Sections: the dataset, the counts every registered stage declares, then each stage's own
+section (its ``report_section`` hook; the built-in ones are in :mod:`curate.report.sections`):
+the estimated noise matrix and the evaluation's confusion matrix as heatmaps (at most
+``HEATMAP_CLASSES`` classes each: those with the most off-diagonal mass, so the page stays
+small at any class count), the top label issues (text, or an inline thumbnail), example
+duplicate groups, outliers, failure clusters as a bar chart, the active-learning candidates,
+and what review changed in this version. Every piece of dataset
 content goes through ``html.escape``: a sample text containing ``<script>`` is shown as text,
 never run.
 """
@@ -12,15 +14,11 @@ never run.
 from __future__ import annotations
 
 import base64
-import csv
 import html
-import json
 import mimetypes
 from collections import Counter
 from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from curate import layout
 
@@ -42,19 +40,6 @@ display:block}img.thumb{image-rendering:pixelated;width:48px;height:48px}
 
 def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def _guess(label: Any, confidence: float | None) -> str:
-    """The model's guess and its confidence; a dash without a model (an unlabelled pool)."""
-    return "–" if confidence is None else f"{esc(label)} ({confidence:.2f})"
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _table(path: Path, columns: list[str] | None = None):
-    return pq.read_table(path, columns=columns).to_pylist() if path.is_file() else []
 
 
 def _thumb(root: Path, value: str) -> str:
@@ -81,7 +66,7 @@ def top_confused(matrix: list[list[float]], k: int) -> list[int]:
     return sorted(sorted(range(n), key=lambda i: -mass[i])[:k])
 
 
-def _heatmap(
+def heatmap(
     title: str, labels: list[str], matrix: list[list[float]], fmt: str, full: str = ""
 ) -> str:
     if not labels:
@@ -110,7 +95,7 @@ def _heatmap(
     )
 
 
-def _bars(rows: list[tuple[str, float, str]], width: int = 520) -> str:
+def bars(rows: list[tuple[str, float, str]], width: int = 520) -> str:
     if not rows:
         return ""
     peak = max(v for _, v, _ in rows) or 1
@@ -130,7 +115,7 @@ def _bars(rows: list[tuple[str, float, str]], width: int = 520) -> str:
     )
 
 
-def _noise_bracket(bracket: Any) -> list[str]:
+def noise_bracket(bracket: Any) -> list[str]:
     """The label-noise bracket overall and per split, with how each bound is estimated."""
     from curate.checks.label import bracket_text
 
@@ -152,12 +137,17 @@ def _noise_bracket(bracket: Any) -> list[str]:
 
 
 def build_report(root: str | Path, modality: str) -> str:
-    """The report page for the workspace at ``root`` (its artifacts must exist)."""
+    """The report page for the workspace at ``root``: the dataset, every registered stage's
+    counts, then each stage's own section (its ``report_section`` hook), in pipeline order."""
+    from curate.pipeline import registry
+    from curate.pipeline.stage import Context
+
     root = Path(root)
-    summary = _read_json(root / layout.MANIFEST_SUMMARY)
+    ctx = Context(root=root, modality=modality)
+    summary = ctx.json(layout.MANIFEST_SUMMARY)
     manifest = {
         r["sample_id"]: r
-        for r in _table(root / layout.MANIFEST, ["sample_id", "input", "label", "split"])
+        for r in ctx.rows(layout.MANIFEST, ["sample_id", "input", "label", "split"])
     }
 
     def show(sid: str) -> str:
@@ -166,14 +156,16 @@ def build_report(root: str | Path, modality: str) -> str:
             return _thumb(root, value)
         return esc(value)
 
-    label = _read_json(root / layout.LABEL_SUMMARY)
-    dups = _read_json(root / layout.DUPLICATES_SUMMARY)
-    outliers = _read_json(root / layout.OUTLIERS_SUMMARY)
-    analysis = _read_json(root / layout.ANALYSIS_SUMMARY)
-    al = _read_json(root / layout.ACTIVE_LEARNING_SUMMARY)
-    changelog = _read_json(root / layout.CHANGELOG)
-    evaluation = _read_json(root / layout.EVALUATION)
-    queue = _read_json(root / layout.REVIEW_SUMMARY)
+    ctx.show = show
+    stages = registry.stages()
+    counts = {}
+    for name, (path, keys) in registry.counts().items():
+        value = ctx.json(path)
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        counts[name] = value
+    evaluation = ctx.json(layout.EVALUATION)
+    queue = ctx.json(layout.REVIEW_SUMMARY)
 
     out = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>curate report"
            f"</title><style>{CSS}</style></head><body><h1>curate report</h1>"]  # fmt: skip
@@ -181,9 +173,7 @@ def build_report(root: str | Path, modality: str) -> str:
     cards = [
         ("rows", len(manifest)),
         ("labelled", sum(r.get("label") is not None for r in manifest.values())),
-        ("label issues", label.get("issues", "–")),
-        ("duplicate groups", (dups.get("near_duplicate") or {}).get("groups", "–")),
-        ("outliers", outliers.get("outliers", "–")),
+        *((k, "–" if v is None else v) for k, v in counts.items()),
         ("review queue", queue.get("items", "–")),
     ]
     out.append(
@@ -200,93 +190,13 @@ def build_report(root: str | Path, modality: str) -> str:
             f"accuracy {evaluation['accuracy']:.3f} [{evaluation['accuracy_ci_low']:.3f}, "
             f"{evaluation['accuracy_ci_high']:.3f}], macro-F1 {evaluation['macro_f1']:.3f}.</p>"
         )
-
     out.append("<h2>Issues per check</h2><table><tr><th>check</th><th>flagged</th></tr>")
-    groups_n = (dups.get("near_duplicate") or {}).get("groups")
-    counts = [("label issues", label.get("issues")), ("duplicate groups", groups_n),
-              ("outliers", outliers.get("outliers")), ("active-learning candidates",
-              al.get("batch_size"))]  # fmt: skip
-    out += [f"<tr><td>{esc(k)}</td><td class='num'>{esc(v)}</td></tr>" for k, v in counts]
+    out += [f"<tr><td>{esc(k)}</td><td class='num'>{esc(v)}</td></tr>" for k, v in counts.items()]
     out.append("</table>")
-    out += _noise_bracket(label.get("noise_bracket"))
-
-    noise = label.get("noise_matrix") or {}
-    if isinstance(noise, dict) and noise:
-        classes = list(noise)
-        matrix = [[(noise[g] or {}).get(t, 0.0) for t in classes] for g in classes]
-        out.append(_heatmap("Estimated joint P(given = row, true = column); off the diagonal: "
-                            "label noise", classes, matrix, "{:.3f}",
-                            f"<code>{layout.LABEL_SUMMARY}</code> (noise_matrix)"))  # fmt: skip
-    preds = root / layout.EVALUATION_PREDICTIONS
-    if preds.is_file():
-        rows = list(csv.DictReader(preds.open()))
-        if rows:
-            classes = sorted({r["actual"] for r in rows} | {r["predicted"] for r in rows})
-            index = {c: i for i, c in enumerate(classes)}
-            matrix = [[0] * len(classes) for _ in classes]
-            for r in rows:
-                matrix[index[r["actual"]]][index[r["predicted"]]] += 1
-            out.append(_heatmap("Confusion matrix on the evaluation split (rows: actual)",
-                                classes, matrix, "{}",
-                                f"<code>{layout.EVALUATION_PREDICTIONS}</code> (a DVC plot: "
-                                "<code>dvc plots show</code>)"))  # fmt: skip
-
-    issues = sorted((r for r in _table(root / layout.LABEL_ISSUES) if r["is_label_issue"]),
-                    key=lambda r: r["label_score"])[:20]  # fmt: skip
-    out.append("<h2>Top label issues</h2><table><tr><th>sample</th><th>input</th><th>given</th>"
-               "<th>suggested</th><th>why</th></tr>")  # fmt: skip
-    for r in issues:
-        out.append(f"<tr><td>{esc(r['sample_id'])}</td><td>{show(r['sample_id'])}</td>"
-                   f"<td>{esc(r['given_label'])}</td><td>{esc(r['suggested_label'])}</td>"
-                   f"<td>{esc(r['reason'])}</td></tr>")  # fmt: skip
-    out.append("</table>")
-
-    groups: dict[str, list[dict]] = {}
-    for r in _table(root / layout.DUPLICATES, ["sample_id", "split", "group_id", "is_kept"]):
-        if r.get("group_id"):
-            groups.setdefault(r["group_id"], []).append(r)
-    out.append("<h2>Example duplicate groups</h2><table><tr><th>group</th><th>members</th></tr>")
-    for gid, members in list(groups.items())[:8]:
-        cells = " ".join(
-            f"{show(m['sample_id'])} <span class='muted'>{esc(m['sample_id'])} "
-            f"({esc(m['split'])}{', kept' if m['is_kept'] else ''})</span>"
-            for m in members[:5]
-        )
-        out.append(f"<tr><td>{esc(gid)}</td><td>{cells}</td></tr>")
-    out.append("</table>")
-
-    clusters = _table(root / layout.FAILURE_CLUSTERS)[:10]
-    out.append("<h2>Failure clusters (by severity)</h2>")
-    out.append(_bars([(f"cluster {c['cluster']} ({c['size']})", max(c["severity"], 0.0),
-                       f"error rate {c['error_rate']:.2f}; {c['confused_given'] or '–'} → "
-                       f"{c['confused_predicted'] or '–'}") for c in clusters]))  # fmt: skip
-    if analysis:
-        out.append(f"<p>Overall error rate {analysis.get('error_rate', 0):.3f}; top 3 clusters "
-                   f"{analysis.get('top3_error_rate', 0):.3f}.</p>")  # fmt: skip
-
-    candidates = _table(root / layout.ACTIVE_LEARNING)[:20]
-    out.append("<h2>Active-learning candidates</h2><table><tr><th>rank</th><th>input</th>"
-               "<th>model's guess</th><th>why</th></tr>")  # fmt: skip
-    for r in candidates:
-        out.append(f"<tr><td class='num'>{r['rank']}</td><td>{show(r['sample_id'])}</td>"
-                   f"<td>{_guess(r['predicted_label'], r['confidence'])}</td>"
-                   f"<td>{esc(r['reasons'])}</td></tr>")  # fmt: skip
-    out.append("</table>")
-
-    out.append("<h2>Changes in this version (review decisions)</h2>")
-    if changelog.get("samples_reviewed"):
-        out.append("<table><tr><th>decision</th><th>samples</th></tr>")
-        for key in ("relabelled", "labelled_from_pool", "removed", "kept", "conflicts"):
-            out.append(f"<tr><td>{esc(key)}</td><td class='num'>"
-                       f"{esc(changelog.get(key, {}).get('count', 0))}</td></tr>")  # fmt: skip
-        out.append("</table>")
-        moves = changelog.get("relabelled", {}).get("items", [])[:20]
-        if moves:
-            out.append("<table><tr><th>sample</th><th>from</th><th>to</th></tr>" + "".join(
-                f"<tr><td>{esc(m['sample_id'])}</td><td>{esc(m['from'])}</td>"
-                f"<td>{esc(m['to'])}</td></tr>" for m in moves) + "</table>")  # fmt: skip
-    else:
-        out.append("<p class='muted'>No review decisions applied yet. Compare any two versions "
-                   "with <code>curate diff REV_A REV_B</code>.</p>")  # fmt: skip
+    ordered = sorted(stages, key=lambda s: s.order if s.report_order is None else s.report_order)
+    for stage in ordered:
+        section = stage.report_section(ctx)
+        if section:
+            out.append(section)
     out.append("</body></html>")
     return "\n".join(out)

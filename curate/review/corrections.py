@@ -23,7 +23,8 @@ A row is one version of one annotation, keyed by ``entry_id`` (annotation id + u
 When an annotator edits an annotation, its new version is a new row whose ``supersedes``
 names the row it replaces; nothing is overwritten.
 
-Resolution (:func:`resolve`), the documented rule for one sample:
+Resolution (:func:`resolve`, in :mod:`curate.review.resolution`), the documented rule for one
+sample:
 
 1. each annotation counts in its latest version only; skips are ignored;
 2. if any annotation is marked ground truth in Label Studio, only those count;
@@ -35,14 +36,12 @@ Resolution (:func:`resolve`), the documented rule for one sample:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,11 @@ import pyarrow.parquet as pq
 
 from curate.artifacts import atomic_path, file_lock
 from curate.errors import DataError, ReviewError
+from curate.review.dvc_locks import GUARD_TIMEOUT as GUARD_TIMEOUT
+from curate.review.dvc_locks import dvc_guard, dvc_root
+from curate.review.dvc_locks import dvc_holders as dvc_holders
+from curate.review.resolution import Resolved as Resolved
+from curate.review.resolution import resolve as resolve
 
 SCHEMA = pa.schema(
     [
@@ -74,8 +78,6 @@ SCHEMA = pa.schema(
 )
 
 PART_GLOB = "part-*.parquet"
-#: How long an append waits for DVC's lock guard before giving up (seconds).
-GUARD_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -205,13 +207,13 @@ class CorrectionsLog:
         staged = self.pending()
         if not staged:
             return 0
-        root = _dvc_root(self.directory)
+        root = dvc_root(self.directory)
         if root is None:  # not in a DVC repository: nothing can race
             _move_all(staged, self.directory)
             return 0
         if not within_run and dvc_holders(root, self.directory):
             return len(staged)  # cheap look first: DVC's guard is not taken while a run holds
-        with _dvc_guard(root):
+        with dvc_guard(root):
             if dvc_holders(root, self.directory, skip_ancestors=within_run):
                 return len(staged)
             _move_all(staged, self.directory)
@@ -242,100 +244,6 @@ def _move_all(parts: list[Path], directory: Path) -> None:
     _fsync_dir(directory)
 
 
-# -- DVC's locks ---------------------------------------------------------------------------
-def _dvc_root(path: Path) -> Path | None:
-    """The DVC repository holding ``path`` (the folder with ``.dvc/``), if any."""
-    path = path.resolve()
-    for folder in (path, *path.parents):
-        if (folder / ".dvc").is_dir():
-            return folder
-    return None
-
-
-def _overlaps(a: str, b: str) -> bool:
-    a, b = os.path.realpath(a), os.path.realpath(b)
-    return (
-        a == b or a.startswith(b.rstrip(os.sep) + os.sep) or b.startswith(a.rstrip(os.sep) + os.sep)
-    )
-
-
-def dvc_holders(root: Path, directory: Path, *, skip_ancestors: bool = False) -> list[dict]:
-    """Live DVC processes that hold ``directory`` (as a dependency or output) in the
-    repository's ``.dvc/tmp/rwlock``: DVC holds a stage's dependencies from before its
-    command starts until their hashes for ``dvc.lock`` are taken."""
-    import psutil
-
-    path = root / ".dvc" / "tmp" / "rwlock"
-    try:
-        lock = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError):  # being rewritten, or damaged (DVC refuses to run then)
-        return [{"pid": None, "cmd": f"unreadable {path}"}]
-    if not isinstance(lock, dict):
-        return [{"pid": None, "cmd": f"unreadable {path}"}]
-    ancestors = set()
-    if skip_ancestors:
-        ancestors = {p.pid for p in psutil.Process().parents()} | {os.getpid()}
-    found = []
-    for mode in ("read", "write"):
-        entries = lock.get(mode) or {}
-        for held, infos in entries.items() if isinstance(entries, dict) else ():
-            if not _overlaps(held, str(directory)):
-                continue
-            for info in infos if isinstance(infos, list) else [infos]:
-                pid = info.get("pid") if isinstance(info, dict) else None
-                if not isinstance(pid, int) or pid in ancestors:
-                    continue
-                if psutil.pid_exists(pid):  # a killed run leaves a stale entry: not a holder
-                    found.append(info)
-    return found
-
-
-def _hardlink_lock(root: Path) -> bool:
-    import configparser
-
-    value = "false"
-    for name in ("config", "config.local"):
-        parser = configparser.ConfigParser()
-        try:
-            parser.read(root / ".dvc" / name)
-        except configparser.Error:
-            continue
-        value = parser.get("core", "hardlink_lock", fallback=value)
-    return value.strip().lower() in ("true", "1", "yes")
-
-
-@contextlib.contextmanager
-def _dvc_guard(root: Path, timeout: float = GUARD_TIMEOUT) -> Iterator[None]:
-    """Hold DVC's guard of its rwlock file (``.dvc/tmp/rwlock.lock``, with DVC's own lock
-    class), so no DVC stage can take or release the log while we look and publish."""
-    from dvc.lock import LockError, make_lock
-
-    tmp = root / ".dvc" / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    guard = make_lock(
-        str(tmp / "rwlock.lock"), tmp_dir=str(tmp), hardlink_lock=_hardlink_lock(root)
-    )
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            guard.lock()
-            break
-        except LockError:
-            if time.monotonic() > deadline:
-                raise ReviewError(
-                    f"could not take DVC's lock {tmp / 'rwlock.lock'} within {timeout:.0f} s "
-                    "to add to the corrections log. If no dvc command is running, delete that "
-                    "file and retry."
-                ) from None
-            time.sleep(0.05)
-    try:
-        yield
-    finally:
-        guard.unlock()
-
-
 def _now():
     from datetime import UTC, datetime
 
@@ -357,69 +265,3 @@ def _read_part(path: Path) -> pa.Table:
             "Restore it from git; parts are written by `curate review pull` and `curate serve`."
         )
     return table.select(SCHEMA.names).cast(SCHEMA)
-
-
-# -- resolution ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Resolved:
-    """The outcome for one sample."""
-
-    sample_id: str
-    status: str  # "decided" or "conflict"
-    decision: str | None
-    new_label: str | None
-    annotators: tuple[str, ...]
-    task_ids: tuple[int, ...]
-    entry_ids: tuple[str, ...]
-    kind: str | None
-    votes: dict[str, int] = field(default_factory=dict)
-
-
-def _vote_key(decision: str, new_label: str | None) -> str:
-    return f"relabel:{new_label}" if decision == "relabel" else decision
-
-
-def resolve(log: pa.Table) -> list[Resolved]:
-    """Apply the module's resolution rule to every sample in ``log`` (sorted by sample_id)."""
-    rows = sorted(log.to_pylist(), key=lambda r: (r["time"], r["entry_id"]))
-    latest: dict[int, dict[str, Any]] = {}
-    for row in rows:  # oldest first: later versions of an annotation replace earlier ones
-        latest[row["annotation_id"]] = row
-    by_sample: dict[str, list[dict[str, Any]]] = {}
-    for row in latest.values():
-        if row["decision"] != "skip":
-            by_sample.setdefault(row["sample_id"], []).append(row)
-    out = []
-    for sid in sorted(by_sample):
-        candidates = by_sample[sid]
-        truth = [r for r in candidates if r["ground_truth"]]
-        if truth:
-            candidates = truth
-        per_annotator: dict[Any, dict[str, Any]] = {}
-        for r in sorted(candidates, key=lambda r: (r["time"], r["entry_id"])):
-            per_annotator[
-                r["annotator_id"] if r["annotator_id"] is not None else r["annotator"]
-            ] = r
-        chosen = list(per_annotator.values())
-        votes = Counter(_vote_key(r["decision"], r["new_label"]) for r in chosen)
-        ranked = votes.most_common()
-        tie = len(ranked) > 1 and ranked[0][1] == ranked[1][1]
-        winner = (
-            None
-            if tie
-            else next(r for r in chosen if _vote_key(r["decision"], r["new_label"]) == ranked[0][0])
-        )
-        out.append(
-            Resolved(
-                sample_id=sid,
-                status="conflict" if tie else "decided",
-                decision=None if winner is None else winner["decision"],
-                new_label=None if winner is None else winner["new_label"],
-                annotators=tuple(sorted(r["annotator"] for r in chosen)),
-                task_ids=tuple(sorted({r["task_id"] for r in chosen})),
-                entry_ids=tuple(r["entry_id"] for r in chosen),
-                kind=chosen[-1]["kind"],
-                votes=dict(sorted(votes.items())),
-            )
-        )
-    return out

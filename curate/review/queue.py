@@ -8,7 +8,9 @@ Priority (configurable in ``configs/review.yaml``)::
     priority = sum over the kinds the sample is flagged for of  weights[kind] * (1 - score)
 
 where ``score`` is that check's per-sample score in [0, 1] (lower = worse, the cleanlab
-convention shared by every check). An item's main ``kind`` is the one contributing most.
+convention shared by every check). The kinds and their default weights are the registered
+stages' ``review_kinds`` (built-in checks and plug-ins alike). An item's main ``kind`` is the
+one contributing most (on a tie, the kind with the higher default weight).
 The budget keeps the ``max_items`` highest priorities, at most ``quotas[kind]`` items of each
 main kind; ties are broken by ``sample_id`` so the queue is deterministic. Samples already
 decided in review (listed in the apply stage's changes) are not queued again.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from curate.config import REVIEW_KINDS, ReviewConfig, default_review_weights
+from curate.config import ReviewConfig
 
 #: Columns of ``review/queue.parquet``, in order.
 QUEUE_SCHEMA = pa.schema(
@@ -53,8 +55,12 @@ class Findings:
     reasons: Sequence[str]
 
     def __post_init__(self) -> None:
-        if self.kind not in REVIEW_KINDS:
-            raise ValueError(f"unknown review kind {self.kind!r}")  # programming error
+        from curate.pipeline.registry import review_kinds
+
+        if self.kind not in review_kinds():
+            raise ValueError(
+                f"review kind {self.kind!r} is not declared in any stage's review_kinds"
+            )  # programming error
         if not len(self.sample_ids) == len(self.scores) == len(self.reasons):
             raise ValueError("sample_ids, scores and reasons differ in length")
 
@@ -168,13 +174,16 @@ def build_queue(
     -------
     The queue table (:data:`QUEUE_SCHEMA`, highest priority first) and a summary.
     """
-    weights = {**default_review_weights(), **cfg.weights}
+    from curate.pipeline.registry import review_kinds
+
+    known = list(review_kinds())
+    weights = {**review_kinds(), **cfg.weights}
     ids = manifest.column("sample_id").to_pylist()
     position = {sid: i for i, sid in enumerate(ids)}
     decided = set(decided)
     contributions: dict[str, dict[str, float]] = {}
     reasons: dict[str, dict[str, str]] = {}
-    flagged = {kind: 0 for kind in REVIEW_KINDS}
+    flagged = {kind: 0 for kind in known}
     for f in findings:
         for sid, score, reason in zip(f.sample_ids, f.scores, f.reasons, strict=True):
             if sid not in position or sid in decided:
@@ -190,14 +199,12 @@ def build_queue(
     # Highest priority first, then sample_id: a stable, deterministic order.
     items = sorted(contributions, key=lambda sid: (-sum(contributions[sid].values()), sid))
     quotas = dict(cfg.quotas)
-    taken = {kind: 0 for kind in REVIEW_KINDS}
+    taken = {kind: 0 for kind in known}
     chosen = []
     for sid in items:
         if len(chosen) >= cfg.max_items:
             break
-        kinds = sorted(
-            contributions[sid], key=lambda k: (-contributions[sid][k], REVIEW_KINDS.index(k))
-        )
+        kinds = sorted(contributions[sid], key=lambda k: (-contributions[sid][k], known.index(k)))
         main = kinds[0]
         if main in quotas and taken[main] >= quotas[main]:
             continue

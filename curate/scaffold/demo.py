@@ -27,10 +27,12 @@ from curate.artifacts import write_json, write_text
 from curate.errors import WorkspaceError
 from curate.scaffold.infer import DataSpec
 from curate.scaffold.tools import dvc_command, run_tool
-from curate.scaffold.workspace import init_workspace
+from curate.scaffold.workspace import pipeline_files, write_pipeline
 
 MARKER = ".curate-demo"
 DATA_DIR = "data/digits"
+#: The demo's images are 8 x 8 pixels: embedded at that size.
+DEMO_IMAGE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,20 @@ def demo_data_spec() -> DataSpec:
         metadata_columns=["origin"],
         classes=[str(d) for d in range(10)],
     )
+
+
+def demo_pipeline_files() -> dict[str, str]:
+    """The demo's pipeline: the files of ``pipelines/demo/`` in a source checkout (kept equal to
+    what the code generates by a test), else generated from the code."""
+    from curate.scaffold.reference import DEMO_PIPELINE
+
+    if (DEMO_PIPELINE / "dvc.yaml").is_file():
+        return {
+            p.relative_to(DEMO_PIPELINE).as_posix(): p.read_text()
+            for p in sorted(DEMO_PIPELINE.rglob("*"))
+            if p.is_file()
+        }
+    return pipeline_files(demo_data_spec(), image_size=DEMO_IMAGE_SIZE)
 
 
 def write_demo_data(root: Path, plan: DemoPlan = DemoPlan()) -> dict[str, Any]:
@@ -156,7 +172,7 @@ def build_demo(
     # The demo is its own git repository even when created inside another one.
     run_tool(["git", "init", "-q"], root, "initialise a git repository")
     planted = write_demo_data(root, plan)
-    init_workspace(root, demo_data_spec(), image_size=8)
+    write_pipeline(root, demo_pipeline_files())
     run_tool(["git", "add", "-A"], root, "stage the demo files")
     run_tool(
         [

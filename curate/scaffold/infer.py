@@ -38,26 +38,24 @@ class DataSpec:
     image_root: str | None = None
 
     def to_yaml(self) -> str:
+        # Keys a stage declares as a DVC param (dvc.yaml) are always written: DVC refuses a
+        # declared key that is missing from the file.
         data: dict[str, Any] = {"sources": self.sources, "modality": self.modality}
-        if self.modality == "tabular":
-            data["feature_columns"] = self.feature_columns
-            data["input_column"] = None
-        else:
-            data["input_column"] = self.input_column
+        data["feature_columns"] = self.feature_columns
+        data["input_column"] = None if self.modality == "tabular" else self.input_column
         data["label_column"] = self.label_column
         data["id_column"] = self.id_column
         data["split_column"] = self.split_column
         if self.split_values:
             data["split_values"] = self.split_values
         data["metadata_columns"] = self.metadata_columns
-        if self.classes is not None:
-            data["classes"] = self.classes
+        data["classes"] = self.classes
         if self.image_root:
             data["image_root"] = self.image_root
         header = (
             "# Where the data is and which columns mean what. See README.md, 'Data contract'.\n"
             "# label_column: null makes every row part of the unlabelled pool; rows with an\n"
-            "# empty label are always in the pool.\n"
+            "# empty label are always in the pool. classes: null takes the labels found.\n"
         )
         return header + yaml.safe_dump({"data": data}, sort_keys=False)
 

@@ -11,11 +11,12 @@ from curate import layout
 from curate.analysis.clusters import SCHEMA, FailureClusters, failure_clusters
 from curate.analysis.slices import metadata_slices
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import AnalysisConfig, load_config
 from curate.data.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
 from curate.embed import to_matrix
 from curate.errors import ConfigError
 from curate.model.predict import classes_of
+from curate.pipeline.stage import Stage
 
 #: The failure clusters of a dataset without labelled samples.
 NO_CLUSTERS = FailureClusters(
@@ -85,3 +86,22 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(slices, cfg.path(layout.SLICES))
     write_json(summary, cfg.path(layout.ANALYSIS_SUMMARY))
     return summary
+
+
+class Analysis(Stage):
+    name = "analysis"
+    help = "Stage: failure clusters and metadata slices of the reference model's errors."
+    order = 70
+    config = AnalysisConfig
+    deps = (layout.MANIFEST, layout.EMBEDDINGS, layout.PRED_PROBS, layout.LABEL_ISSUES)
+    params = ("seed",)
+    outs = (layout.FAILURE_CLUSTERS, layout.SAMPLE_CLUSTERS, layout.SLICES)
+    metrics = (layout.ANALYSIS_SUMMARY,)
+    report_reads = (layout.FAILURE_CLUSTERS, layout.ANALYSIS_SUMMARY)
+
+    def report_section(self, ctx):
+        from curate.report.sections import analysis_section
+
+        return analysis_section(ctx)
+
+    run = staticmethod(run)

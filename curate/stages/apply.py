@@ -13,6 +13,7 @@ from curate import layout
 from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
 from curate.data.manifest import read_artifact
+from curate.pipeline.stage import Stage
 from curate.review.apply import apply_decisions
 from curate.review.corrections import CorrectionsLog, resolve
 
@@ -40,3 +41,22 @@ def run(root: str | Path = ".") -> dict:
     write_json(applied.changelog, cfg.path(layout.CHANGELOG))
     write_parquet(applied.manifest, cfg.path(layout.MANIFEST))  # last: the version itself
     return {k: (v["count"] if isinstance(v, dict) else v) for k, v in applied.changelog.items()}
+
+
+class Apply(Stage):
+    name = "apply"
+    help = "Stage: apply the review decisions (corrections log) -> the current dataset version."
+    order = 20
+    deps = (layout.SOURCE_MANIFEST, layout.CORRECTIONS)
+    params = ("review.labelled_pool_split", "data.classes")
+    outs = (layout.MANIFEST, layout.REMOVED, layout.CHANGES)
+    metrics = (layout.CHANGELOG,)
+    report_reads = (layout.CHANGELOG,)
+    report_order = 99  # what review changed: last
+
+    def report_section(self, ctx):
+        from curate.report.sections import changes_section
+
+        return changes_section(ctx)
+
+    run = staticmethod(run)

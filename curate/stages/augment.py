@@ -9,8 +9,9 @@ import numpy as np
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import AugmentationConfig, load_config
 from curate.data.manifest import read_artifact, read_graph, read_manifest
+from curate.pipeline.stage import Stage
 from curate.selection.augmentation import augment, choose_parents
 
 
@@ -84,3 +85,24 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(table, cfg.path(layout.AUGMENTATION))
     write_json(summary, cfg.path(layout.AUGMENTATION_SUMMARY))
     return summary
+
+
+class Augment(Stage):
+    name = "augment"
+    help = "Stage: augmentation candidates for rare classes and the top failure clusters."
+    order = 80
+    config = AugmentationConfig
+    section = "augmentation"
+    deps = (layout.MANIFEST, layout.LABEL_ISSUES, layout.FAILURE_CLUSTERS, layout.SAMPLE_CLUSTERS)
+    params = ("seed", "data.modality", "data.feature_columns")
+    outs = (layout.AUGMENTATION,)
+    metrics = (layout.AUGMENTATION_SUMMARY,)
+    run = staticmethod(run)
+
+    def deps_for(self, modality: str) -> list[str]:
+        # Tabular rows and precomputed vectors are augmented by interpolating neighbours.
+        extra = {"tabular": [layout.GRAPH], "embedding": [layout.GRAPH, layout.EMBEDDINGS]}
+        return list(self.deps) + extra.get(modality, [])
+
+    def outs_for(self, modality: str) -> list[str]:
+        return list(self.outs) + ([layout.AUGMENTED_IMAGES] if modality == "image" else [])

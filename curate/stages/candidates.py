@@ -10,10 +10,11 @@ import pyarrow as pa
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import ActiveLearningConfig, load_config
 from curate.data.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
 from curate.embed import to_matrix
 from curate.model.predict import classes_of
+from curate.pipeline.stage import Stage
 from curate.selection.active_learning import select_batch
 
 
@@ -79,3 +80,35 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(table, cfg.path(layout.ACTIVE_LEARNING))
     write_json(summary, cfg.path(layout.ACTIVE_LEARNING_SUMMARY))
     return summary
+
+
+class Candidates(Stage):
+    name = "candidates"
+    help = "Stage: the active-learning batch from the unlabelled pool."
+    order = 75
+    config = ActiveLearningConfig
+    section = "active_learning"
+    deps = (
+        layout.MANIFEST,
+        layout.EMBEDDINGS,
+        layout.PRED_PROBS,
+        layout.LEAKAGE,
+        layout.FAILURE_CLUSTERS,
+        layout.SAMPLE_CLUSTERS,
+    )
+    outs = (layout.ACTIVE_LEARNING,)
+    metrics = (layout.ACTIVE_LEARNING_SUMMARY,)
+    review_kinds = {"active_learning": 0.8}
+    report_reads = (layout.ACTIVE_LEARNING,)
+
+    def findings(self, ctx):
+        from curate.review.queue import active_learning_findings
+
+        return [active_learning_findings(ctx.table(layout.ACTIVE_LEARNING, self.name))]
+
+    def report_section(self, ctx):
+        from curate.report.sections import candidates_section
+
+        return candidates_section(ctx)
+
+    run = staticmethod(run)

@@ -35,6 +35,7 @@ from curate.data.manifest import (
 )
 from curate.embed import to_matrix
 from curate.model.predict import classes_of
+from curate.pipeline.stage import Check
 
 #: Text candidate thresholds above this get a note (word edits verify, so candidates should be
 #: generous: in benchmarks/duplicates.py lexical cosine >= 0.93 links only 80% of the planted
@@ -128,3 +129,32 @@ def given_label_probability(
         if lab is not None and lab in index:
             out[i] = pred_probs[i, index[lab]]
     return out
+
+
+class Duplicates(Check):
+    name = "duplicates"
+    help = "Stage: exact and near duplicates, and leakage across splits."
+    order = 60
+    config = DuplicatesConfig
+    deps = (layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH, layout.PRED_PROBS)
+    params = ("seed", "index", "data.modality")
+    outs = (layout.DUPLICATES, layout.LEAKAGE)
+    metrics = (layout.DUPLICATES_SUMMARY,)
+    review_kinds = {"leakage": 0.9, "duplicate_group": 0.6}
+    report_reads = (layout.DUPLICATES,)
+    counts = {"duplicate groups": (layout.DUPLICATES_SUMMARY, ("near_duplicate", "groups"))}
+
+    def findings(self, ctx):
+        from curate.review.queue import duplicate_findings, leakage_findings
+
+        return [
+            duplicate_findings(ctx.table(layout.DUPLICATES, self.name)),
+            leakage_findings(ctx.table(layout.LEAKAGE, self.name)),
+        ]
+
+    def report_section(self, ctx):
+        from curate.report.sections import duplicates_section
+
+        return duplicates_section(ctx)
+
+    run = staticmethod(run)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import EmbedConfig, load_config
 from curate.data.manifest import read_manifest
 from curate.embed import embed_manifest, make_embedder
+from curate.pipeline.stage import Stage
 
 
 class LongTextsCappedWarning(UserWarning):
@@ -44,3 +45,15 @@ def run(root: str | Path = ".") -> dict:
         summary["backend"] = backend_summary()
     write_json(summary, cfg.path(layout.EMBEDDINGS_SUMMARY))
     return summary
+
+
+class Embed(Stage):
+    name = "embed"
+    help = "Stage: embed the manifest (cached by content hash)."
+    order = 30
+    config = EmbedConfig
+    deps = (layout.MANIFEST,)
+    params = ("seed", "data.modality", "data.feature_columns")
+    outs = (layout.EMBEDDINGS,)
+    metrics = (layout.EMBEDDINGS_SUMMARY,)
+    run = staticmethod(run)

@@ -12,10 +12,11 @@ import numpy as np
 
 from curate import layout
 from curate.artifacts import write_json, write_text
-from curate.config import load_config
+from curate.config import EvaluateConfig, load_config
 from curate.data.manifest import read_embeddings, read_manifest
 from curate.model.evaluation import evaluate
 from curate.model.predict import make_model
+from curate.pipeline.stage import Stage
 
 
 def run(root: str | Path = ".") -> dict:
@@ -74,3 +75,39 @@ def run(root: str | Path = ".") -> dict:
                cfg.path(layout.EVALUATION_PER_CLASS))  # fmt: skip
     write_json(metrics, cfg.path(layout.EVALUATION))
     return metrics
+
+
+class Evaluate(Stage):
+    name = "evaluate"
+    help = "Stage: train on this version, score the held-out split (metrics with CIs)."
+    order = 85
+    config = EvaluateConfig
+    deps = (layout.MANIFEST, layout.EMBEDDINGS, layout.LABEL_SUMMARY)
+    params = ("seed", "predict")
+    metrics = (layout.EVALUATION,)
+    plots = (
+        {
+            layout.EVALUATION_PER_CLASS: {
+                "cache": False,
+                "x": "f1",
+                "y": "class",
+                "template": "bar_horizontal",
+            }
+        },
+        {
+            layout.EVALUATION_PREDICTIONS: {
+                "cache": False,
+                "x": "predicted",
+                "y": "actual",
+                "template": "confusion",
+            }
+        },
+    )
+    report_reads = (layout.EVALUATION, layout.EVALUATION_PREDICTIONS)
+
+    def report_section(self, ctx):
+        from curate.report.sections import evaluation_section
+
+        return evaluation_section(ctx)
+
+    run = staticmethod(run)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import DataConfig, load_config
 from curate.data.dataset import ingest_tables, summarize
+from curate.pipeline.stage import Stage
 
 
 def run(root: str | Path = ".") -> dict:
@@ -24,3 +25,14 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(annotations, cfg.path(layout.ANNOTATIONS))
     write_json(summary, cfg.path(layout.MANIFEST_SUMMARY))
     return summary
+
+
+class Ingest(Stage):
+    name = "ingest"
+    help = "Stage: read and validate the sources, write the source manifest."
+    order = 10
+    config = DataConfig
+    section = "data"
+    outs = (layout.SOURCE_MANIFEST, layout.ANNOTATIONS)
+    metrics = (layout.MANIFEST_SUMMARY,)
+    run = staticmethod(run)

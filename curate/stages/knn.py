@@ -6,9 +6,10 @@ from pathlib import Path
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import IndexConfig, load_config
 from curate.data.manifest import read_embeddings, read_manifest
 from curate.index import build_graph, graph_table
+from curate.pipeline.stage import Stage
 
 
 def run(root: str | Path = ".") -> dict:
@@ -19,3 +20,16 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(graph_table(manifest.column("sample_id"), graph), cfg.path(layout.GRAPH))
     write_json(graph.stats, cfg.path(layout.GRAPH_SUMMARY))
     return graph.stats
+
+
+class Knn(Stage):
+    name = "knn"
+    help = "Stage: build the kNN graph over the embeddings (exact or approximate by size)."
+    order = 40
+    config = IndexConfig
+    section = "index"
+    deps = (layout.MANIFEST, layout.EMBEDDINGS)
+    params = ("seed",)
+    outs = (layout.GRAPH,)
+    metrics = (layout.GRAPH_SUMMARY,)
+    run = staticmethod(run)

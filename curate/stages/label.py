@@ -7,11 +7,12 @@ from pathlib import Path
 from curate import checks, layout
 from curate.artifacts import write_json, write_parquet
 from curate.checks.annotators import EMPTY_ANNOTATORS, EMPTY_CONSENSUS, assess_annotators
-from curate.config import load_config
+from curate.config import LabelConfig, load_config
 from curate.data.annotation import pivot
 from curate.data.manifest import read_artifact, read_manifest, require_aligned
 from curate.embed import to_matrix
 from curate.model.predict import classes_of
+from curate.pipeline.stage import Check
 
 
 def run(root: str | Path = ".") -> dict:
@@ -61,3 +62,30 @@ def run(root: str | Path = ".") -> dict:
     out = {k: result.summary[k] for k in keys if k in result.summary}
     out["noise_bracket"] = result.summary["noise_bracket"]["overall"]
     return out
+
+
+class Label(Check):
+    name = "label"
+    help = "Stage: find label issues with cleanlab; write issues/label.parquet and the summary."
+    order = 61
+    config = LabelConfig
+    deps = (layout.MANIFEST, layout.ANNOTATIONS, layout.PRED_PROBS, layout.DUPLICATES)
+    params = ("seed", "duplicates.conflicts_are_label_issues")
+    outs = (layout.LABEL_ISSUES, layout.ANNOTATORS, layout.CONSENSUS)
+    metrics = (layout.LABEL_SUMMARY,)
+    review_kinds = {"label_issue": 1.0}
+    findings_reads = (layout.LABEL_ISSUES,)
+    report_reads = (layout.LABEL_ISSUES, layout.LABEL_SUMMARY)
+    counts = {"label issues": (layout.LABEL_SUMMARY, ("issues",))}
+
+    def findings(self, ctx):
+        from curate.review.queue import label_findings
+
+        return [label_findings(ctx.table(layout.LABEL_ISSUES, self.name))]
+
+    def report_section(self, ctx):
+        from curate.report.sections import label_section
+
+        return label_section(ctx)
+
+    run = staticmethod(run)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from curate import checks, layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import OutlierConfig, load_config
 from curate.data.manifest import read_graph, read_manifest
+from curate.pipeline.stage import Check
 
 
 def run(root: str | Path = ".") -> dict:
@@ -23,3 +24,29 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(result.table, cfg.path(layout.OUTLIERS))
     write_json(result.summary, cfg.path(layout.OUTLIERS_SUMMARY))
     return result.summary
+
+
+class Outliers(Check):
+    name = "outliers"
+    help = "Stage: kNN-distance outlier scores; write issues/outliers.parquet."
+    order = 62
+    config = OutlierConfig
+    section = "outlier"
+    deps = (layout.MANIFEST, layout.GRAPH)
+    outs = (layout.OUTLIERS,)
+    metrics = (layout.OUTLIERS_SUMMARY,)
+    review_kinds = {"outlier": 0.4}
+    report_reads = (layout.OUTLIERS,)
+    counts = {"outliers": (layout.OUTLIERS_SUMMARY, ("outliers",))}
+
+    def findings(self, ctx):
+        from curate.review.queue import outlier_findings
+
+        return [outlier_findings(ctx.table(layout.OUTLIERS, self.name))]
+
+    def report_section(self, ctx):
+        from curate.report.sections import outliers_section
+
+        return outliers_section(ctx)
+
+    run = staticmethod(run)

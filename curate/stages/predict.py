@@ -6,11 +6,12 @@ from pathlib import Path
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import PredictConfig, load_config
 from curate.data.manifest import read_artifact, read_graph, read_manifest, require_aligned
 from curate.embed import to_matrix
 from curate.model.predict import fold_groups, predictions_from_file, to_table
 from curate.model.reference import reference_pred_probs, resolve_members
+from curate.pipeline.stage import Stage
 
 
 def run(root: str | Path = ".") -> dict:
@@ -67,3 +68,15 @@ def run(root: str | Path = ".") -> dict:
         }
     write_json(summary, cfg.path(layout.PRED_PROBS_SUMMARY))
     return summary
+
+
+class Predict(Stage):
+    name = "predict"
+    help = "Stage: out-of-sample pred_probs from the reference classifier on the embeddings."
+    order = 50
+    config = PredictConfig
+    deps = (layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH)
+    params = ("seed", "data.modality")
+    outs = (layout.PRED_PROBS,)
+    metrics = (layout.PRED_PROBS_SUMMARY,)
+    run = staticmethod(run)

@@ -1,4 +1,4 @@
-"""Stage ``queue``: every check's findings -> the prioritised review queue."""
+"""Stage ``queue``: every registered check's findings -> the prioritised review queue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
 from curate.data.manifest import read_artifact, read_manifest, require_aligned
 from curate.model.predict import classes_of
+from curate.pipeline import registry
+from curate.pipeline.stage import Context, Stage
 from curate.review import queue as q
 
 
@@ -17,13 +19,9 @@ def run(root: str | Path = ".") -> dict:
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict")
     require_aligned(predictions, manifest, layout.PRED_PROBS, "predict")
-    findings = [
-        q.label_findings(read_artifact(cfg.path(layout.LABEL_ISSUES), "label")),
-        q.duplicate_findings(read_artifact(cfg.path(layout.DUPLICATES), "duplicates")),
-        q.leakage_findings(read_artifact(cfg.path(layout.LEAKAGE), "duplicates")),
-        q.outlier_findings(read_artifact(cfg.path(layout.OUTLIERS), "outliers")),
-        q.active_learning_findings(read_artifact(cfg.path(layout.ACTIVE_LEARNING), "candidates")),
-    ]
+    ctx = Context(root=cfg.root, cfg=cfg)
+    # Every registered stage's findings (built-in checks and installed plug-ins alike).
+    findings = [f for stage in registry.stages() for f in stage.findings(ctx)]
     changes = read_artifact(cfg.path(layout.CHANGES), "apply", columns=["sample_id", "status"])
     statuses = changes.column("status").to_pylist()
     decided = [
@@ -37,3 +35,15 @@ def run(root: str | Path = ".") -> dict:
     write_parquet(table, cfg.path(layout.REVIEW_QUEUE))
     write_json(summary, cfg.path(layout.REVIEW_SUMMARY))
     return summary
+
+
+class Queue(Stage):
+    name = "queue"
+    help = "Stage: merge every check's findings into the prioritised review queue."
+    order = 90
+    deps = (layout.MANIFEST, layout.PRED_PROBS, layout.CHANGES)
+    params = ("review.max_items", "review.quotas", "review.weights")
+    outs = (layout.REVIEW_QUEUE,)
+    metrics = (layout.REVIEW_SUMMARY,)
+    report_reads = (layout.REVIEW_SUMMARY,)
+    run = staticmethod(run)

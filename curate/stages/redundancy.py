@@ -7,8 +7,9 @@ from pathlib import Path
 
 from curate import checks, layout
 from curate.artifacts import write_json, write_parquet
-from curate.config import load_config
+from curate.config import RedundancyConfig, load_config
 from curate.data.manifest import read_embeddings, read_graph, read_manifest
+from curate.pipeline.stage import Check
 
 
 def run(root: str | Path = ".") -> dict:
@@ -24,7 +25,20 @@ def run(root: str | Path = ".") -> dict:
         labels=manifest.column("label").to_pylist(),
         cfg=cfg.redundancy,
         seed=cfg.seed,
+        modality=cfg.data.modality,
     )
     write_parquet(result.table, cfg.path(layout.REDUNDANCY))
     write_json(result.summary, cfg.path(layout.REDUNDANCY_SUMMARY))
     return result.summary
+
+
+class Redundancy(Check):
+    name = "redundancy"
+    help = "Stage: rank training samples for pruning (class quotas, SemDeDup, difficulty)."
+    order = 63
+    config = RedundancyConfig
+    deps = (layout.MANIFEST, layout.EMBEDDINGS, layout.GRAPH)
+    params = ("seed", "data.modality")
+    outs = (layout.REDUNDANCY,)
+    metrics = (layout.REDUNDANCY_SUMMARY,)
+    run = staticmethod(run)

@@ -25,13 +25,6 @@ import yaml
 from curate import layout
 from curate.errors import DataError, WorkspaceError
 
-#: Issue summaries compared by :func:`diff_versions`: file -> {name: key path}.
-ISSUE_COUNTS = {
-    layout.LABEL_SUMMARY: {"label issues": ("issues",)},
-    layout.DUPLICATES_SUMMARY: {"duplicate groups": ("near_duplicate", "groups")},
-    layout.OUTLIERS_SUMMARY: {"outliers": ("outliers",)},
-}
-
 
 # -- reading a version ---------------------------------------------------------------------
 def read_at_revision(path: str, repo: str | None, rev: str | None, mode: str = "rb"):
@@ -151,14 +144,14 @@ def diff_versions(rev_a: str, rev_b: str, repo: str | Path | None = None) -> dic
     counts_b = Counter(r["label"] for r in b.values() if r["label"] is not None)
     classes = sorted(counts_a.keys() | counts_b.keys())
     issues = {}
-    for path, names in ISSUE_COUNTS.items():
-        ma, mb = _metrics(path, repo, rev_a), _metrics(path, repo, rev_b)
-        for name, keys in names.items():
-            va, vb = ma, mb
-            for k in keys:
-                va = va.get(k) if isinstance(va, dict) else None
-                vb = vb.get(k) if isinstance(vb, dict) else None
-            issues[name] = {"before": va, "after": vb}
+    from curate.pipeline import registry
+
+    for name, (path, keys) in registry.counts().items():  # every stage's declared counts
+        va, vb = _metrics(path, repo, rev_a), _metrics(path, repo, rev_b)
+        for k in keys:
+            va = va.get(k) if isinstance(va, dict) else None
+            vb = vb.get(k) if isinstance(vb, dict) else None
+        issues[name] = {"before": va, "after": vb}
     noise = _label_noise(_metrics(layout.LABEL_SUMMARY, repo, rev_a),
                          _metrics(layout.LABEL_SUMMARY, repo, rev_b))  # fmt: skip
     issues["label noise"] = {k: v["text"] if v else None for k, v in noise.items()}

@@ -247,13 +247,12 @@ def test_demo_runs_end_to_end_and_matches_the_reference_pipeline(tmp_path: Path)
     assert all((root / r["input"]).is_file() and r["split"] == "train" for r in augmented)
     queued = summary["review/queue_summary.json"]["queued"]
     assert queued["active_learning"] > 0 and queued["label_issue"] > 0
-    # The repository's own dvc.yaml, params.yaml and configs/ are exactly what the demo writes.
-    names = ["dvc.yaml", "params.yaml"] + [
-        f"configs/{p.name}" for p in (REPO / "configs").iterdir()
-    ]
-    assert len(names) == len(list((tmp_path / "demo" / "configs").iterdir())) + 2
+    # The demo workspace's pipeline is exactly pipelines/demo/ (what `curate demo` copies).
+    demo = REPO / "pipelines" / "demo"
+    names = [p.relative_to(demo).as_posix() for p in demo.rglob("*") if p.is_file()]
+    assert "dvc.yaml" in names and len(names) == len(list((root / "configs").iterdir())) + 3
     for name in names:
-        assert (REPO / name).read_text() == (tmp_path / "demo" / name).read_text(), name
+        assert (demo / name).read_text() == (root / name).read_text(), name
     # Re-running the demo in the same folder rebuilds it; a foreign folder is refused.
     build_demo(tmp_path / "demo", repro=False)
     (tmp_path / "other").mkdir()

@@ -15,7 +15,7 @@ from curate.config import TextEmbedConfig, load_config
 from curate.embed import embed_manifest
 from curate.embed.text import TextEmbedder, chunk_starts
 from curate.errors import ConfigError, EmbeddingError
-from curate.scaffold.templates import EMBED_YAML
+from curate.scaffold.templates import section_templates
 from curate.stages import apply as apply_stage
 from curate.stages import embed as embed_stage
 from curate.stages import ingest as ingest_stage
@@ -223,7 +223,8 @@ def test_chunk_larger_than_the_model_window_is_refused() -> None:
 def test_template_and_repository_config_carry_the_defaults() -> None:
     defaults = TextEmbedConfig()
     repo_config = Path(__file__).parents[2] / "configs" / "embed.yaml"
-    for source in (EMBED_YAML.format(image_size=32), repo_config.read_text()):
+    template = section_templates()["configs/embed.yaml"]
+    for source in (template, repo_config.read_text()):
         text = yaml.safe_load(source)["embed"]["text"]
         assert text["chunk_tokens"] is defaults.chunk_tokens is None
         assert (text["chunk_overlap"], text["max_chunks"]) == (
