@@ -11,7 +11,7 @@ intents) is the pool, its labels hidden until a row is picked; ``test.csv`` (3,0
 clinc150 (``clinc150/data_full.parquet``): its in-scope ``train`` split (15,000 rows, 150
 intents) is the pool and its ``test`` split (4,500 rows) scores; out-of-scope rows are left out.
 Texts are embedded with curate's text embedder (MiniLM, L2-normalised), cached by content hash
-in ``benchmarks/results/cache/embeddings`` (label_issues.py's helper).
+in ``benchmarks/results/cache/embeddings`` (``common.embed``).
 
 **Tuning / evaluation split.** Configurations are compared only on the *tuning part*: the
 ``--dataset``'s training pool with ``--tuning-fraction`` (20%) of it held out as tuning test
@@ -51,29 +51,26 @@ Figures are printed and written to ``benchmarks/results/active_learning.json`` (
 
 from __future__ import annotations
 
-import os
+from common import limit_threads, write_json
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one BLAS thread per worker; --jobs sets the parallelism
+limit_threads()  # one BLAS thread per worker; --jobs sets the parallelism
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
-import json  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
-import warnings  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from label_issues import embed as embed_texts  # noqa: E402  (content-hash-cached)
+from active_learning_report import (  # noqa: E402
+    ACCEPT_SAVINGS,
+    choose,
+    curve_table,
+    paired,
+    paired_text,
+)
+from active_learning_sim import load_part, make_cfg, simulate, tuning_split  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared/data"
-RESULTS = REPO / "benchmarks/results"
-ACCEPT_SAVINGS = 0.25  # at least 25% fewer labels than random needs for its final accuracy
 TUNING_SEED0 = 100  # tuning seeds start here; evaluation seeds are 0, 1, ...
-TUNING_SPLIT_SEED = 20_240  # the permutation that carves the tuning test rows from the pool
 
 
 def W(u: float, d: float, s: float) -> dict:  # noqa: N802
@@ -128,302 +125,6 @@ TUNING_GRID = [
     "entropy u1 d0 s0",
     "least_confidence u1 d0 s0",
 ]
-
-# Set in main() before the worker pool forks; read by the workers.
-STATE: dict = {}
-
-
-def load_data(name: str) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(pool texts, pool labels, test texts, test labels) of a data set in ``../shared/data``."""
-    if name == "banking77":
-        train = pd.read_csv(DATA / "banking77/train.csv", dtype=str, keep_default_na=False)
-        test = pd.read_csv(DATA / "banking77/test.csv", dtype=str, keep_default_na=False)
-        return (
-            train.text.tolist(),
-            train.category.tolist(),
-            test.text.tolist(),
-            test.category.tolist(),
-        )
-    if name == "clinc150":
-        full = pd.read_parquet(DATA / "clinc150/data_full.parquet")
-        train, test = full[full.split == "train"], full[full.split == "test"]
-        return train.text.tolist(), train.intent.tolist(), test.text.tolist(), test.intent.tolist()
-    raise SystemExit(f"unknown --dataset {name!r}; choose banking77 or clinc150")
-
-
-def make_cfg(overrides: dict, batch: int):
-    from curate.config import ActiveLearningConfig
-
-    return dataclasses.replace(ActiveLearningConfig(), batch_size=batch, **overrides)
-
-
-def fit(rows: np.ndarray, seed: int):
-    from curate.config import PredictConfig
-    from curate.model.predict import make_model
-
-    return make_model(PredictConfig(), seed).fit(STATE["X"][rows], STATE["y"][rows])
-
-
-def proba(model, X: np.ndarray) -> np.ndarray:
-    """``predict_proba`` mapped into all classes' order; classes the model never saw get 0."""
-    out = np.zeros((len(X), len(STATE["classes"])), np.float64)
-    out[:, model.classes_] = model.predict_proba(X)
-    return out
-
-
-def oof_probs(rows: np.ndarray, seed: int) -> np.ndarray:
-    from sklearn.model_selection import KFold
-
-    oof = np.zeros((len(rows), len(STATE["classes"])), np.float64)
-    for train, test in KFold(5, shuffle=True, random_state=seed).split(rows):
-        oof[test] = proba(fit(rows[train], seed), STATE["X"][rows[test]])
-    return oof
-
-
-def targets_for(rows: np.ndarray, cfg, seed: int) -> tuple[np.ndarray, dict]:
-    """Embeddings of the misclassified labelled members of the top failure clusters."""
-    from curate.analysis.clusters import failure_clusters
-
-    X, classes = STATE["X"], STATE["classes"]
-    oof = oof_probs(rows, seed)
-    labels = [classes[c] for c in STATE["y"][rows]]
-    fc = failure_clusters(labels, oof, classes, X[rows], seed=seed)
-    top = fc.top(cfg.target_clusters)
-    members = np.isin(fc.assignment, top) & fc.errors
-    info = {"oof_accuracy": float(1 - fc.errors.mean()), "clusters": fc.summary["clusters"],
-            "targets": int(members.sum())}  # fmt: skip
-    return X[rows][members], info
-
-
-def job(args: tuple) -> dict:
-    """One strategy, one seed: accuracy after every round."""
-    # 150 classes from 200 labels: sklearn warns that y "could represent a regression problem".
-    warnings.filterwarnings("ignore", message="The number of unique classes is greater")
-    from curate.selection.active_learning import select_batch
-
-    name, overrides, seed, initial, rounds, batch = args
-    X, y, n = STATE["X"], STATE["y"], len(STATE["y"])
-    labelled = np.zeros(n, bool)
-    labelled[np.random.default_rng(seed).choice(n, initial, replace=False)] = True
-    rng = np.random.default_rng([seed, 1])
-    cfg = None if name == "random" else make_cfg(overrides, batch)
-    out: dict = {"strategy": name, "seed": seed, "labels": [], "accuracy": [], "rounds": []}
-    start = time.perf_counter()
-    for r in range(rounds + 1):
-        rows = np.flatnonzero(labelled)
-        model = fit(rows, seed)
-        out["labels"].append(int(len(rows)))
-        out["accuracy"].append(float((model.predict(STATE["X_test"]) == STATE["y_test"]).mean()))
-        if r == rounds:
-            break
-        pool = np.flatnonzero(~labelled)
-        info: dict = {}
-        if cfg is None:
-            picks = rng.choice(pool, min(batch, len(pool)), replace=False)
-        else:
-            targets = None
-            if cfg.weights.get("similarity", 0.0) > 0:
-                t0 = time.perf_counter()
-                targets, info = targets_for(rows, cfg, seed)
-                info["targets_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            sel = select_batch(
-                [str(i) for i in pool], proba(model, X[pool]), X[pool], X[rows],
-                STATE["classes"], cfg, targets=targets,
-            )  # fmt: skip
-            info["select_s"] = time.perf_counter() - t0
-            picks = np.array(sel.table.column("sample_id").to_pylist(), dtype=np.int64)
-            t = sel.table
-            for col in ("uncertainty", "similarity", "diversity"):
-                info[f"batch_{col}"] = float(np.mean(t.column(col).to_numpy()))
-            info["batch_with_similarity"] = int((t.column("similarity").to_numpy() > 0).sum())
-        info["batch_classes"] = int(len(np.unique(y[picks])))
-        info["new_classes"] = int(len(set(y[picks].tolist()) - set(y[rows].tolist())))
-        out["rounds"].append(info)
-        labelled[picks] = True
-    out["seconds"] = time.perf_counter() - start
-    return out
-
-
-def labels_to_reach(labels: list[int], curve: np.ndarray, target: float) -> float | None:
-    """Labels at which the mean curve first reaches ``target`` (linear interpolation)."""
-    for i, acc in enumerate(curve):
-        if acc >= target:
-            if i == 0:
-                return float(labels[0])
-            a0, a1 = curve[i - 1], acc
-            return float(labels[i - 1] + (target - a0) / (a1 - a0) * (labels[i] - labels[i - 1]))
-    return None
-
-
-def summarise(runs: list[dict], name: str) -> dict:
-    runs = sorted((r for r in runs if r["strategy"] == name), key=lambda r: r["seed"])
-    acc = np.array([r["accuracy"] for r in runs])
-    # Per seed: the mean accuracy over the rounds after the shared start (area under the curve).
-    return {"mean": acc.mean(axis=0), "std": acc.std(axis=0), "n": len(acc),
-            "seeds": [r["seed"] for r in runs], "aulc": acc[:, 1:].mean(axis=1),
-            "final": acc[:, -1]}  # fmt: skip
-
-
-def judge(s: dict, rnd: dict, labels: list[int]) -> dict:
-    target = float(rnd["mean"][-1])
-    need = labels_to_reach(labels, s["mean"], target)
-    gap = s["mean"] - rnd["mean"]
-    worst = int(np.argmin(gap + rnd["std"]))
-    savings = None if need is None else 1 - need / labels[-1]
-    return {
-        "labels_to_reach": need,
-        "savings": savings,
-        "aulc": float(s["aulc"].mean()),
-        "worst_gap": float(gap.min()),
-        "worst_gap_labels": labels[int(np.argmin(gap))],
-        "never_below_one_std": bool(np.all(gap >= -rnd["std"])),
-        "worst_gap_minus_std_labels": labels[worst],
-        "holds": bool(
-            savings is not None and savings >= ACCEPT_SAVINGS - 1e-12 and np.all(gap >= -rnd["std"])
-        ),
-    }
-
-
-def paired(a: dict, b: dict, key: str = "aulc") -> dict:
-    """Paired difference a - b of a per-seed figure: mean, 95% t-interval, and p (two-sided)."""
-    from scipy import stats
-
-    assert a["seeds"] == b["seeds"], "paired comparison needs the same seeds"
-    d = np.asarray(a[key]) - np.asarray(b[key])
-    n = len(d)
-    if n < 2 or np.allclose(d, 0.0, atol=1e-12):
-        return {"mean": float(d.mean()) if n else 0.0, "low": float(d.min()) if n else 0.0,
-                "high": float(d.max()) if n else 0.0, "p": 1.0, "n": n,
-                "identical": bool(n and np.allclose(d, 0.0, atol=1e-12))}  # fmt: skip
-    half = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)
-    p = float(stats.ttest_rel(a[key], b[key]).pvalue)
-    return {"mean": float(d.mean()), "low": float(d.mean() - half),
-            "high": float(d.mean() + half), "p": p, "n": n, "identical": False}  # fmt: skip
-
-
-def paired_text(name: str, c: dict) -> str:
-    if c["identical"]:
-        return f"vs {name}: identical picks on every seed (the same configuration)"
-    return (f"vs {name}: {c['mean']:+.4f} [95% CI {c['low']:+.4f}, {c['high']:+.4f}], "
-            f"paired t p={c['p']:.3g}, {c['n']} seeds")  # fmt: skip
-
-
-def savings_line(name: str, j: dict, target: float, final_labels: int) -> str:
-    if j["labels_to_reach"] is None:
-        return f"{name}: not reached (random's final {target:.4f})"
-    return (
-        f"{name}: reaches {target:.4f} at {j['labels_to_reach']:.0f} labels "
-        f"({j['savings']:+.1%} fewer than random's {final_labels})"
-    )
-
-
-def load_part(dataset: str, pool_copies: int) -> dict:
-    """Embedded pool and test split of a data set (pool copies added as ``--pool-copies`` says)."""
-    texts, labels_, test_texts, test_labels = load_data(dataset)
-    X, _ = embed_texts(texts, f"{dataset}-train")
-    X_test, _ = embed_texts(test_texts, f"{dataset}-test")
-    classes = sorted(set(labels_))
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[c] for c in labels_], np.int64)
-    y_test = np.array([index[c] for c in test_labels], np.int64)
-    return {"dataset": dataset, "X": X, "y": y, "X_test": X_test, "y_test": y_test,
-            "classes": classes, "pool_copies": pool_copies}  # fmt: skip
-
-
-def with_copies(part: dict) -> dict:
-    """Every pool row ``pool_copies`` times in all: the copies are the embedding plus noise."""
-    k = part["pool_copies"]
-    if k <= 1:
-        return part
-    X = part["X"]
-    noise_rng = np.random.default_rng(12345)
-    copies = [X] + [
-        X + 0.1 / np.sqrt(X.shape[1]) * noise_rng.normal(size=X.shape).astype(np.float32)
-        for _ in range(k - 1)
-    ]
-    Xc = np.concatenate(copies)
-    Xc /= np.linalg.norm(Xc, axis=1, keepdims=True)
-    return {**part, "X": Xc, "y": np.tile(part["y"], k)}
-
-
-def tuning_split(part: dict, fraction: float) -> dict:
-    """The tuning part: ``fraction`` of the training pool held out as its test rows.
-
-    The data set's own test split is not used. Carved before any pool copies are added, so a
-    row and its copies stay on one side.
-    """
-    n = len(part["y"])
-    perm = np.random.default_rng(TUNING_SPLIT_SEED).permutation(n)
-    held = np.sort(perm[: int(round(fraction * n))])
-    pool = np.sort(perm[int(round(fraction * n)) :])
-    return {**part, "X": part["X"][pool], "y": part["y"][pool], "X_test": part["X"][held],
-            "y_test": part["y"][held], "name": f"{part['dataset']} tuning split",
-            "pool_rows": pool, "test_rows": held}  # fmt: skip
-
-
-def simulate(part: dict, strategies: list[tuple[str, dict]], seeds: list[int], args) -> dict:
-    """Every strategy on every seed of one part; returns the runs and per-strategy figures."""
-    part = with_copies(part)
-    STATE.clear()
-    STATE.update(X=np.ascontiguousarray(part["X"], np.float32), X_test=part["X_test"],
-                 classes=part["classes"], y=part["y"], y_test=part["y_test"])  # fmt: skip
-    print(f"\n=== {part['name']}: pool {len(part['y'])} rows, {len(part['classes'])} classes, "
-          f"{len(part['y_test'])} test rows; seeds {seeds}; {args.initial} initial labels, "
-          f"{args.rounds} rounds of {args.batch} ===")  # fmt: skip
-    # A strategy whose configuration equals an earlier one's is simulated once.
-    same_as: dict[str, str] = {}
-    for i, (m, kw) in enumerate(strategies):
-        for m0, kw0 in strategies[:i]:
-            if (
-                m0 not in same_as
-                and "random" not in (m, m0)
-                and make_cfg(kw, args.batch) == make_cfg(kw0, args.batch)
-            ):
-                same_as[m] = m0
-                break
-    jobs = [
-        (m, kw, s, args.initial, args.rounds, args.batch)
-        for m, kw in strategies
-        if m not in same_as
-        for s in seeds
-    ]
-    start = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:  # forks after STATE is set
-        runs = list(pool.map(job, jobs))
-    for m, m0 in same_as.items():
-        print(f"{m} has the same configuration as {m0}: simulated once")
-        runs += [{**r, "strategy": m} for r in runs if r["strategy"] == m0]
-    print(f"{len(jobs)} simulations in {time.perf_counter() - start:.0f} s ({args.jobs} workers)")
-    labels = runs[0]["labels"]
-    stats = {m: summarise(runs, m) for m, _ in strategies}
-    judged = {m: judge(stats[m], stats["random"], labels) for m, _ in strategies}
-    return {"name": part["name"], "labels": labels, "stats": stats, "judged": judged,
-            "runs": runs, "seeds": seeds, "same_as": same_as}  # fmt: skip
-
-
-def curve_table(res: dict, names: list[str]) -> None:
-    stats = res["stats"]
-    print("| labels | " + " | ".join(names) + " |")
-    print("| --- |" + " --- |" * len(names))
-    for i, lab in enumerate(res["labels"]):
-        cells = [f"{stats[m]['mean'][i]:.4f} ± {stats[m]['std'][i]:.4f}" for m in names]
-        print(f"| {lab} | " + " | ".join(cells) + " |")
-    target = float(stats["random"]["mean"][-1])
-    print(f"label savings (labels to reach random's final mean accuracy {target:.4f}):")
-    for m in names:
-        print("  " + savings_line(m, res["judged"][m], target, res["labels"][-1]))
-
-
-def choose(res: dict, names: list[str]) -> str:
-    """The tuning choice: among configurations meeting the acceptance, fewest labels to reach
-    random's final accuracy (ties: higher mean accuracy over the rounds); if none meets it,
-    the highest mean accuracy over the rounds."""
-    j = res["judged"]
-    ok = [m for m in names if j[m]["holds"]]
-    if ok:
-        return min(ok, key=lambda m: (round(j[m]["labels_to_reach"]), -j[m]["aulc"]))
-    return max(names, key=lambda m: j[m]["aulc"])
 
 
 def main() -> None:
@@ -590,7 +291,6 @@ def main() -> None:
                                for m, s in res["stats"].items()},
                 "runs": res["runs"]}  # fmt: skip
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     out = dict(dataset=args.dataset, second_dataset=second, pool_copies=args.pool_copies,
                tuning_seeds=tuning_seeds, evaluation_seeds=eval_seeds,
                tuning_fraction=args.tuning_fraction, initial=args.initial, rounds=args.rounds,
@@ -603,8 +303,7 @@ def main() -> None:
                verdicts=verdicts, wall_seconds=seconds, load_average=load_avg)  # fmt: skip
     name = "active_learning" + ("" if args.dataset == "banking77" else f"_{args.dataset}")
     name += "" if args.pool_copies == 1 else f"_copies{args.pool_copies}"
-    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=2, default=str))
-    print(f"written to {RESULTS / f'{name}.json'}")
+    print(f"written to {write_json(f'{name}.json', out, default=str, end='')}")
 
 
 if __name__ == "__main__":

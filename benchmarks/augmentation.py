@@ -7,7 +7,7 @@ Run from the repository root (see benchmarks/README.md):
 
 Data (``../shared/data``, never copied): banking77 ``train.csv`` (10,003 rows, 77 intents) and
 ``test.csv`` (3,080 rows, 40 per intent). Texts are embedded with curate's text embedder
-(``label_issues.embed``, cached by content hash in ``benchmarks/results/cache/embeddings``);
+(``common.embed``, cached by content hash in ``benchmarks/results/cache/embeddings``);
 the augmented texts are embedded the same way.
 
 For each seed s (``--first-seed`` 3, then 4, 5, ...): ``default_rng(s)`` picks 5 intents and
@@ -43,24 +43,18 @@ benchmark and were never changed by it. The default seeds (3-7) were never looke
 
 from __future__ import annotations
 
-import os
+from common import DATA, REPO, int_list, limit_threads, load_text, write_json
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+limit_threads(offline=True)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared/data"
-RESULTS = REPO / "benchmarks/results"
 IN_SAMPLE = (
     "in-sample: no (nothing tuned: AugmentationConfig() defaults and the text recipes predate "
     "this benchmark and were never changed by it)"
@@ -130,7 +124,7 @@ def fit_score(X, y, X_test, y_test, rare_test: np.ndarray, seed: int, **params) 
 
 
 def run_seed(seed, train, test, X_all, X_test, n_rare, keep, per_samples) -> dict:
-    from label_issues import embed  # content-hash-cached
+    from common import embed  # content-hash-cached
 
     from curate.selection.augmentation import augment, choose_parents
 
@@ -221,9 +215,9 @@ def main() -> None:
     ap.add_argument("--keep", type=int, default=10, help="training rows kept per rare class")
     ap.add_argument("--per-sample", default="2,5", help="copies per rare row (comma-separated)")
     args = ap.parse_args()
-    per_samples = [int(p) for p in args.per_sample.split(",")]
+    per_samples = int_list(args.per_sample)
 
-    from label_issues import embed  # content-hash-cached
+    from common import embed  # content-hash-cached
 
     t_start = time.perf_counter()
     train = pd.read_csv(DATA / "banking77/train.csv")
@@ -293,13 +287,8 @@ def main() -> None:
     )
     for v in found:
         print(v["line"])
-    print(
-        f"total {time.perf_counter() - t_start:.0f} s; load average: "
-        f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
+    print(f"total {time.perf_counter() - t_start:.0f} s; load average: {load_text()}")
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "augmentation.json"
     out = {
         "args": vars(args),
         "table": table,
@@ -307,7 +296,7 @@ def main() -> None:
         "verdicts": found,
         "load_average": os.getloadavg(),
     }
-    path.write_text(json.dumps(out, indent=2, default=float) + "\n")
+    path = write_json("augmentation.json", out)
     print(f"wrote {path.relative_to(REPO)}")
 
 

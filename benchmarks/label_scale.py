@@ -27,15 +27,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+import common
 import numpy as np
+from common import (
+    baseline_label_issues,
+    baseline_pred_probs,
+    import_baselines,
+    peak_rss_mib,
+    write_json,
+)
 
-RESULTS = Path(__file__).resolve().parent / "results" / "label_scale.json"
+RESULTS = common.RESULTS / "label_scale.json"
 #: Largest shortfall of curate's precision or recall against the baseline's that still holds.
 QUALITY_SLACK = 0.01
 #: Largest ratio of curate's total time to the baseline's that still holds.
@@ -124,14 +130,10 @@ def worker(method: str, rows: int, classes: int, dim: int, noise: float) -> None
         )
         flagged = np.array(result.table.column("is_label_issue").to_pylist())
     else:
-        import cleanlab.filter
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import cross_val_predict
-
-        model = LogisticRegression(max_iter=1000)
-        P = cross_val_predict(model, X, given, cv=5, method="predict_proba")
+        import_baselines()  # inside predict_s, as a script importing them would be
+        P = baseline_pred_probs(X, given)
         t1 = time.perf_counter()
-        flagged = cleanlab.filter.find_label_issues(given, P)
+        flagged = baseline_label_issues(given, P)
         groups_s = 0.0
     t2 = time.perf_counter()
     wrong = given != truth
@@ -147,7 +149,7 @@ def worker(method: str, rows: int, classes: int, dim: int, noise: float) -> None
                 "flagged": int(flagged.sum()),
                 "precision": tp / max(int(flagged.sum()), 1),
                 "recall": tp / max(int(wrong.sum()), 1),
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mib": peak_rss_mib(),
             }
         )
     )
@@ -208,9 +210,8 @@ def main() -> None:
     found = verdicts(results)
     for v in found:
         print(v["line"])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     out = {"args": vars(args), "results": results, "verdicts": found}
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    write_json(RESULTS, out, default=None)
 
 
 if __name__ == "__main__":

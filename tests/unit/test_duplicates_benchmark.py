@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-duplicates = importlib.import_module("duplicates")
+dup_common = importlib.import_module("duplicates_common")
+families = importlib.import_module("duplicates_families")
+heldout = importlib.import_module("duplicates_heldout")
+planting = importlib.import_module("duplicates_planting")
 
 from curate.checks.word_edits import edit_budget, tokenise, word_edits  # noqa: E402
 
@@ -53,7 +56,7 @@ def test_the_defaults_are_chosen_on_the_tuning_sets_only():
         "long": [planted_set({"0.7 0.2": (1.0, 1.0), "0.7 0.25": (1.0, 0.99),
                               "0.7 0.3": (1.0, 0.95)})] * 2,
     }  # fmt: skip
-    choice = duplicates.choose_default(tuning)
+    choice = heldout.choose_default(tuning)
     assert choice["cell"] == "0.7 0.2"
     assert (choice["threshold"], choice["max_word_edits"]) == (0.7, 0.2)
     assert choice["regret"]["0.7 0.2"] == pytest.approx(0.0)
@@ -64,7 +67,7 @@ def test_a_cell_below_the_recall_floor_is_never_chosen():
     # 0.15 has the better F1 (0.969 vs 0.955) but misses the recall floor (0.95) the
     # acceptance sets; the rule keeps to the cells that meet it.
     tuning = {"a": [planted_set({"0.7 0.15": (0.94, 1.0), "0.7 0.25": (0.96, 0.95)})]}
-    choice = duplicates.choose_default(tuning)
+    choice = heldout.choose_default(tuning)
     assert choice["cell"] == "0.7 0.25"
     assert choice["eligible"] == ["0.7 0.25"]
 
@@ -72,23 +75,23 @@ def test_a_cell_below_the_recall_floor_is_never_chosen():
 def test_a_tie_goes_to_the_current_default():
     same = (0.9, 0.9)
     tuning = {"a": [planted_set({"0.6 0.35": same, "0.7 0.25": same, "0.8 0.15": same})]}
-    assert duplicates.choose_default(tuning)["cell"] == "0.7 0.25"
+    assert heldout.choose_default(tuning)["cell"] == "0.7 0.25"
 
 
 def test_tuning_and_evaluation_are_disjoint():
-    assert set(duplicates.TUNING_SEEDS).isdisjoint(duplicates.EVAL_SEEDS)
-    assert duplicates.EVAL_SEEDS and duplicates.TUNING_SEEDS
-    held_out = [f for f in duplicates.FAMILIES if f != duplicates.TUNING_FAMILY]
+    assert set(families.TUNING_SEEDS).isdisjoint(families.EVAL_SEEDS)
+    assert families.EVAL_SEEDS and families.TUNING_SEEDS
+    held_out = [f for f in families.FAMILIES if f != families.TUNING_FAMILY]
     assert len(held_out) >= 3
     for family in held_out:
-        assert set(duplicates.FAMILY_RULES[family]).isdisjoint(duplicates.PERTURBATIONS)
+        assert set(families.FAMILY_RULES[family]).isdisjoint(dup_common.PERTURBATIONS)
 
 
 @pytest.mark.parametrize("family", ["paraphrase", "charnoise", "unicode"])
 def test_held_out_families_reach_beyond_the_checks_edit_model(family):
-    copies, sources, kinds = duplicates.plant_family(CORPUS, 60, seed=2, family=family)
+    copies, sources, kinds = families.plant_family(CORPUS, 60, seed=2, family=family)
     assert len(copies) == 60 and len(set(sources)) == 60
-    assert all(set(k) <= set(duplicates.FAMILY_RULES[family]) for k in kinds)
+    assert all(set(k) <= set(families.FAMILY_RULES[family]) for k in kinds)
     assert all(c != CORPUS[s] for c, s in zip(copies, sources, strict=True))
     outside = sum(
         not within_default_edits(CORPUS[s], c) for c, s in zip(copies, sources, strict=True)
@@ -96,12 +99,12 @@ def test_held_out_families_reach_beyond_the_checks_edit_model(family):
     # A family the check models (one or two of its own edits on 13-word texts) stays inside;
     # a held-out family must take a real share of its copies outside the check's budget.
     assert outside >= 0.2 * len(copies), (family, outside)
-    again = duplicates.plant_family(CORPUS, 60, seed=2, family=family)
+    again = families.plant_family(CORPUS, 60, seed=2, family=family)
     assert again == (copies, sources, kinds)
 
 
 def test_the_tuning_family_is_the_checks_own_edit_model():
-    copies, sources, _ = duplicates.plant_family(CORPUS, 60, seed=0, family="edits")
-    assert (copies, sources) == duplicates.plant(CORPUS, 60, 0)[:2]
+    copies, sources, _ = families.plant_family(CORPUS, 60, seed=0, family="edits")
+    assert (copies, sources) == planting.plant(CORPUS, 60, 0)[:2]
     inside = sum(within_default_edits(CORPUS[s], c) for c, s in zip(copies, sources, strict=True))
     assert inside == len(copies)

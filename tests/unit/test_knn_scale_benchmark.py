@@ -12,27 +12,29 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-knn_scale = importlib.import_module("knn_scale")
+data = importlib.import_module("knn_scale_data")
+report = importlib.import_module("knn_scale_report")
+runners = importlib.import_module("knn_scale_runners")
 
 T = 0.98
 
 
 def _data(n: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    X = np.empty((n, knn_scale.DIM), np.float32)
-    pairs, exact, _ = knn_scale.make_data(X, 0.1, 0.02, (0.96, 0.999), seed)
+    X = np.empty((n, data.DIM), np.float32)
+    pairs, exact, _ = data.make_data(X, 0.1, 0.02, (0.96, 0.999), seed)
     return X, pairs, exact
 
 
 def _dense_truth(X: np.ndarray, t: float) -> np.ndarray:
     S = X @ X.T
-    r, c = np.nonzero(np.triu(S >= t + knn_scale.EPS, 1))
+    r, c = np.nonzero(np.triu(S >= t + data.EPS, 1))
     return np.sort(r.astype(np.int64) * len(X) + c)
 
 
 def test_all_pairs_truth_matches_a_dense_oracle():
     X, _, _ = _data()
-    truth, nn1 = knn_scale.all_pairs_truth(X, T)
-    keys = truth[0][truth[1] >= T + knn_scale.EPS].astype(np.int64)
+    truth, nn1 = data.all_pairs_truth(X, T)
+    keys = truth[0][truth[1] >= T + data.EPS].astype(np.int64)
     assert np.array_equal(np.sort(keys), _dense_truth(X, T))
     S = X @ X.T
     np.fill_diagonal(S, -np.inf)
@@ -42,39 +44,39 @@ def test_all_pairs_truth_matches_a_dense_oracle():
 def test_planted_copies_straddle_the_threshold_by_default():
     # The default copy cosines are [t - (1 - t), 1 - 0.05 (1 - t)]: some must sit below t.
     X, pairs, exact = _data()
-    bands = knn_scale.planted_bands(X, pairs, exact, T)["counts"]
+    bands = data.planted_bands(X, pairs, exact, T)["counts"]
     assert bands["below"] > 0 and bands["low"] > 0 and bands["high"] > 0
 
 
 def test_a_shared_chained_group_is_not_a_hit_and_a_loose_radius_costs_precision():
     X, pairs, exact = _data()
-    truth, _ = knn_scale.all_pairs_truth(X, T)
-    planted = knn_scale.planted_bands(X, pairs, exact, T)
+    truth, _ = data.all_pairs_truth(X, T)
+    planted = data.planted_bands(X, pairs, exact, T)
     true_keys = _dense_truth(X, T)
-    perfect = knn_scale.score(true_keys, X, planted, truth, T)
+    perfect = data.score(true_keys, X, planted, truth, T)
     assert perfect["recall"] == 1.0 and perfect["precision"] == 1.0
     assert perfect["planted_below"] == 0.0
     # Reporting the planted pairs below t (a looser radius) must lower precision and show up.
     below = planted["keys"][planted["bands"]["below"]]
-    loose = knn_scale.score(np.union1d(true_keys, below), X, planted, truth, T)
+    loose = data.score(np.union1d(true_keys, below), X, planted, truth, T)
     assert loose["precision"] < 1.0 and loose["planted_below"] == 1.0
     # Dropping direct pairs (e.g. crediting only a group's centre links) must lower recall.
-    half = knn_scale.score(true_keys[::2], X, planted, truth, T)
+    half = data.score(true_keys[::2], X, planted, truth, T)
     assert half["recall"] < 0.6
 
 
 def test_datalab_gets_the_same_cosine_threshold(tmp_path):
     pytest.importorskip("datasets", reason="Datalab needs the dev extra (cleanlab[datalab])")
     X, pairs, exact = _data()
-    truth, nn1 = knn_scale.all_pairs_truth(X, T)
+    truth, nn1 = data.all_pairs_truth(X, T)
     median = float(np.median(1.0 - nn1.astype(np.float64)))
     (tmp_path / "truth.json").write_text(f'{{"median_nn_distance": {median}}}')
     args = argparse.Namespace(threshold=T, data=str(tmp_path), seed=1, part="speed")
-    out = knn_scale.run_cleanlab(X, pairs, exact, np.zeros(len(X), np.int16), args)
+    out = runners.run_cleanlab(X, pairs, exact, np.zeros(len(X), np.int16), args)
     assert abs(out["implied_cosine"] - T) < 1e-5
     found = np.load(tmp_path / "found-cleanlab.npy")
-    planted = knn_scale.planted_bands(X, pairs, exact, T)
-    s = knn_scale.score(found, X, planted, truth, T)
+    planted = data.planted_bands(X, pairs, exact, T)
+    s = data.score(found, X, planted, truth, T)
     assert s["precision"] == 1.0 and s["planted_below"] == 0.0
     assert s["recall"] == 1.0  # 600 rows: no row has more than 10 neighbours at >= 0.98
     default = np.load(tmp_path / "found-cleanlab-default.npy")
@@ -82,11 +84,11 @@ def test_datalab_gets_the_same_cosine_threshold(tmp_path):
 
 
 def test_reporting_seed_is_held_out_and_the_verdict_says_so():
-    args = argparse.Namespace(seed=knn_scale.EVAL_SEED)
-    assert knn_scale.EVAL_SEED != knn_scale.TUNING_SEED
-    assert knn_scale.in_sample_note(args).startswith("In-sample: no")
-    args.seed = knn_scale.TUNING_SEED
-    assert knn_scale.in_sample_note(args).startswith("In-sample: YES")
+    args = argparse.Namespace(seed=data.EVAL_SEED)
+    assert data.EVAL_SEED != data.TUNING_SEED
+    assert report.in_sample_note(args).startswith("In-sample: no")
+    args.seed = data.TUNING_SEED
+    assert report.in_sample_note(args).startswith("In-sample: YES")
 
 
 def _speed_results(curate_s: float, datalab_s: float, recall10: float, planted: float):
@@ -109,8 +111,8 @@ def _speed_results(curate_s: float, datalab_s: float, recall10: float, planted: 
     ],
 )
 def test_speed_verdict_needs_15x_recall_and_every_planted_pair(curate_s, recall10, planted, met):
-    args = argparse.Namespace(seed=knn_scale.EVAL_SEED, threshold=0.98)
-    verdict = knn_scale.speed_verdict(
+    args = argparse.Namespace(seed=data.EVAL_SEED, threshold=0.98)
+    verdict = report.speed_verdict(
         100_000, _speed_results(curate_s, 160.0, recall10, planted), args
     )
     assert ("Target" in verdict) and (("): met" in verdict) == met)
@@ -125,6 +127,6 @@ def test_scale_targets_need_half_the_old_time():
         "graph_stats": {"recall_at_k": 0.96},
         "score": {"planted_recall": 1.0},
     }
-    assert "at most 280 s (half of the 560 s before) NO" in knn_scale.scale_targets(r)
+    assert "at most 280 s (half of the 560 s before) NO" in report.scale_targets(r)
     r["total_s"] = 200.0
-    assert "NO" not in knn_scale.scale_targets(r)
+    assert "NO" not in report.scale_targets(r)
