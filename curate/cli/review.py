@@ -24,7 +24,10 @@ def push(workspace: Path) -> None:
     """Push review/queue.parquet to the workspace's Label Studio project (idempotent, resumable)."""
     from curate.review.commands import push_queue
 
-    _echo_json(push_queue(workspace))
+    summary = push_queue(workspace)
+    for warning in summary.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    _echo_json(summary)
 
 
 @review.command()

@@ -109,9 +109,47 @@ def diff(rev_a: str, rev_b: str, repo: str | None, as_json: bool, workspace: Pat
             f"{ev['accuracy']['after']:.4f} ({ev['accuracy_change']:+.4f}; differences below "
             f"{ev['within_noise_below']:.4f} are within noise): [bold]{ev['verdict']}[/bold]"
         )
+        console.print(_evaluation_table(ev))
     table = Table(title="issue counts")
     for c in ("check", "before", "after"):
         table.add_column(c)
     for name, v in result["issues"].items():
         table.add_row(name, str(v["before"]), str(v["after"]))
     console.print(table)
+
+
+def _evaluation_table(ev: dict):
+    """Raw accuracy beside the accuracy without the evaluation split's leaked rows (rows with a
+    duplicate in the train split), before and after, and the share of the split leaked."""
+    from rich.table import Table
+
+    def number(value, digits: int = 4) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    def without(when: str) -> str:
+        low = ev.get("accuracy_without_leaks_ci_low", {}).get(when)
+        high = ev.get("accuracy_without_leaks_ci_high", {}).get(when)
+        text = number(ev.get("accuracy_without_leaks", {}).get(when))
+        return text if low is None or high is None else f"{text} [{low:.4f}, {high:.4f}]"
+
+    def share(when: str) -> str:
+        value = ev.get("leak_share", {}).get(when)
+        rows = ev.get("leaked_rows", {}).get(when)
+        return "n/a" if value is None else f"{value:.1%} ({rows} rows)"
+
+    table = Table(title=f"evaluation on {ev['split']} (leaks: its rows with a duplicate in train)")
+    for c in ("metric", "before", "after"):
+        table.add_column(c)
+    table.add_row("accuracy", number(ev["accuracy"]["before"]), number(ev["accuracy"]["after"]))
+    table.add_row("accuracy without leaks", without("before"), without("after"))
+    table.add_row(
+        "accuracy on leaked rows",
+        *(number(ev.get("accuracy_leaked", {}).get(w)) for w in ("before", "after")),
+    )
+    table.add_row("macro-F1", number(ev["macro_f1"]["before"]), number(ev["macro_f1"]["after"]))
+    table.add_row(
+        "macro-F1 without leaks",
+        *(number(ev.get("macro_f1_without_leaks", {}).get(w)) for w in ("before", "after")),
+    )
+    table.add_row("leak share", share("before"), share("after"))
+    return table

@@ -2,6 +2,6 @@
 dvc.yaml, the CLI verbs, the config sections, the review queue's kinds, the report's sections
 and ``curate diff``'s counts all follow from the registered stages."""
 
-from curate.pipeline.stage import Check, Context, Stage
+from curate.pipeline.stage import Check, Context, Headline, Stage
 
-__all__ = ["Check", "Context", "Stage"]
+__all__ = ["Check", "Context", "Headline", "Stage"]

@@ -26,9 +26,10 @@ Installed with an entry point in the ``curate.stages`` group it appears in ``cur
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -111,6 +112,11 @@ class Stage:
         """Findings for the review queue (one :class:`curate.review.queue.Findings` per kind)."""
         return []
 
+    def headlines(self, ctx: Context) -> list[Headline]:
+        """The report's first screen: one sentence per finding that matters, with its number
+        and what to do, ranked across all stages by ``impact``."""
+        return []
+
     def report_section(self, ctx: Context) -> str | None:
         """An HTML fragment for the report (``<h2>`` title first); every value escaped with
         :func:`curate.report.page.esc`."""
@@ -118,6 +124,16 @@ class Stage:
 
     def findings_deps(self) -> list[str]:
         return list(self.outs if self.findings_reads is None else self.findings_reads)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One finding for the top of the report. ``impact`` ranks findings across stages: about
+    the share of the data (or of the evaluation split) it affects, above 1 for what
+    invalidates the evaluation itself (leaked test rows). ``html`` is one escaped sentence."""
+
+    impact: float
+    html: str
 
 
 class Check(Stage):
@@ -137,6 +153,11 @@ class Context:
     cfg: Config | None = None
     #: A sample's input as escaped HTML (an inline thumbnail for images); set by the report.
     show: Callable[[str], str] = str
+    #: sample_id -> its manifest row (input, label, split); set by the report.
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: A sample id as escaped HTML, a link to its Label Studio task once the queue has been
+    #: pushed; set by the report.
+    link: Callable[[str], str] = field(default=lambda sid: html.escape(str(sid), quote=True))
 
     def path(self, relative: str) -> Path:
         return self.root / relative

@@ -1,7 +1,8 @@
 """The review verbs as library functions (``curate review push/pull/webhook``, ``curate serve``).
 
 Each loads the workspace, connects to Label Studio from the environment and calls one
-function of :mod:`curate.review.sync` or :mod:`curate.review.serve`.
+function of :mod:`curate.review.sync` or :mod:`curate.review.serve`. After a push the
+workspace's report, when there is one, is re-rendered so that it links to the pushed tasks.
 """
 
 from __future__ import annotations
@@ -42,7 +43,30 @@ def push_queue(workspace: str | Path, client: LabelStudioClient | None = None) -
     queue = read_artifact(cfg.path(layout.REVIEW_QUEUE), "queue")
     predictions = read_artifact(cfg.path(layout.PRED_PROBS), "predict", columns=["sample_id"])
     classes = list(classes_of(predictions))
-    return push(cfg, queue, classes, client or connect(), cfg.path(layout.PUSH_STATE))
+    report = push(cfg, queue, classes, client or connect(), cfg.path(layout.PUSH_STATE))
+    report.update(refresh_report(cfg.root))
+    return report
+
+
+def refresh_report(workspace: str | Path) -> dict:
+    """Re-render ``report/index.html``, when there is one, so that it links the pushed samples to
+    their Label Studio tasks without a ``dvc repro``. A failure is reported, never raised: the
+    push it follows has succeeded."""
+    if not Path(workspace, layout.REPORT).is_file():
+        return {"report": "absent"}
+    from curate.stages import report
+
+    try:
+        report.run(workspace)
+    except Exception as exc:  # the push stands whatever the report does
+        return {
+            "report": "not refreshed",
+            "warnings": [
+                f"{layout.REPORT} was not refreshed ({type(exc).__name__}: {exc}); the push "
+                "succeeded. Run `curate report` to re-render it with the links to Label Studio."
+            ],
+        }
+    return {"report": "refreshed"}
 
 
 def pull_annotations(workspace: str | Path, client: LabelStudioClient | None = None) -> dict:

@@ -36,7 +36,8 @@ from curate.review.labelstudio import LabelStudioClient, TransientError
 
 @dataclass
 class PushState:
-    """What has been pushed where (``review/push_state.json``; holds no secret)."""
+    """What has been pushed where (``review/push_state.json``; holds no secret). The report
+    links each pushed sample to its task from it (:mod:`curate.review.links`)."""
 
     url: str
     project_id: int

@@ -104,4 +104,9 @@ class Analysis(Stage):
 
         return analysis_section(ctx)
 
+    def headlines(self, ctx):
+        from curate.report.headlines import analysis_headlines
+
+        return analysis_headlines(ctx)
+
     run = staticmethod(run)

@@ -59,4 +59,9 @@ class Apply(Stage):
 
         return changes_section(ctx)
 
+    def headlines(self, ctx):
+        from curate.report.headlines import changes_headlines
+
+        return changes_headlines(ctx)
+
     run = staticmethod(run)

@@ -141,7 +141,7 @@ class Duplicates(Check):
     outs = (layout.DUPLICATES, layout.LEAKAGE)
     metrics = (layout.DUPLICATES_SUMMARY,)
     review_kinds = {"leakage": 0.9, "duplicate_group": 0.6}
-    report_reads = (layout.DUPLICATES,)
+    report_reads = (layout.DUPLICATES, layout.LEAKAGE)
     counts = {"duplicate groups": (layout.DUPLICATES_SUMMARY, ("near_duplicate", "groups"))}
 
     def findings(self, ctx):
@@ -153,8 +153,13 @@ class Duplicates(Check):
         ]
 
     def report_section(self, ctx):
-        from curate.report.sections import duplicates_section
+        from curate.report.sections import duplicates_section, leakage_section
 
-        return duplicates_section(ctx)
+        return "\n".join(s for s in (leakage_section(ctx), duplicates_section(ctx)) if s)
+
+    def headlines(self, ctx):
+        from curate.report.headlines import duplicates_headlines, leakage_headlines
+
+        return leakage_headlines(ctx) + duplicates_headlines(ctx)
 
     run = staticmethod(run)

@@ -1,5 +1,6 @@
 """Stage ``evaluate``: the reference classifier trained on this version, scored on the
-held-out evaluation split (DVC metrics and plots)."""
+held-out evaluation split (DVC metrics and plots), and scored again without the split's rows
+that leak from the training data (an exact or near duplicate of a train row)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 from curate import layout
 from curate.artifacts import write_json, write_text
 from curate.config import EvaluateConfig, load_config
-from curate.data.manifest import read_embeddings, read_manifest
+from curate.data.manifest import read_artifact, read_embeddings, read_manifest, require_aligned
 from curate.model.evaluation import evaluate
 from curate.model.predict import make_model
 from curate.pipeline.stage import Stage
@@ -43,6 +44,7 @@ def run(root: str | Path = ".") -> dict:
         write_json([], cfg.path(layout.EVALUATION_PER_CLASS))
         write_json(skipped, cfg.path(layout.EVALUATION))
         return skipped
+    leaked = leaked_rows(cfg.path(layout.LEAKAGE), manifest, split)
     result = evaluate(
         embeddings[train],
         [labels[i] for i in np.flatnonzero(train)],
@@ -51,6 +53,7 @@ def run(root: str | Path = ".") -> dict:
         make_model(cfg.predict, cfg.seed),
         bootstrap=cfg.evaluate.bootstrap,
         seed=cfg.seed,
+        leaked=leaked[held],
     )
     noise = bracket = None
     label_summary = cfg.path(layout.LABEL_SUMMARY)
@@ -77,12 +80,22 @@ def run(root: str | Path = ".") -> dict:
     return metrics
 
 
+def leaked_rows(path: Path, manifest, split: str) -> np.ndarray:
+    """Per manifest row: whether it is a row of ``split`` with an exact or near duplicate in
+    the train split (its leak pairs in ``path``, the leakage table, include ``train-<split>``)."""
+    leakage = read_artifact(path, "duplicates", ["sample_id", "leak_pairs"])
+    require_aligned(leakage, manifest, layout.LEAKAGE, "duplicates")
+    boundary = f"train-{split}"
+    return np.array([boundary in (p or []) for p in leakage.column("leak_pairs").to_pylist()],
+                    bool)  # fmt: skip
+
+
 class Evaluate(Stage):
     name = "evaluate"
     help = "Stage: train on this version, score the held-out split (metrics with CIs)."
     order = 85
     config = EvaluateConfig
-    deps = (layout.MANIFEST, layout.EMBEDDINGS, layout.LABEL_SUMMARY)
+    deps = (layout.MANIFEST, layout.EMBEDDINGS, layout.LABEL_SUMMARY, layout.LEAKAGE)
     params = ("seed", "predict")
     metrics = (layout.EVALUATION,)
     plots = (
@@ -109,5 +122,10 @@ class Evaluate(Stage):
         from curate.report.sections import evaluation_section
 
         return evaluation_section(ctx)
+
+    def headlines(self, ctx):
+        from curate.report.headlines import evaluation_headlines
+
+        return evaluation_headlines(ctx)
 
     run = staticmethod(run)

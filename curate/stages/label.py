@@ -88,4 +88,9 @@ class Label(Check):
 
         return label_section(ctx)
 
+    def headlines(self, ctx):
+        from curate.report.headlines import label_headlines
+
+        return label_headlines(ctx)
+
     run = staticmethod(run)

@@ -49,4 +49,9 @@ class Outliers(Check):
 
         return outliers_section(ctx)
 
+    def headlines(self, ctx):
+        from curate.report.headlines import outlier_headlines
+
+        return outlier_headlines(ctx)
+
     run = staticmethod(run)

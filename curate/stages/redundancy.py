@@ -41,4 +41,10 @@ class Redundancy(Check):
     params = ("seed", "data.modality")
     outs = (layout.REDUNDANCY,)
     metrics = (layout.REDUNDANCY_SUMMARY,)
+    report_reads = (layout.REDUNDANCY, layout.REDUNDANCY_SUMMARY)
     run = staticmethod(run)
+
+    def report_section(self, ctx):
+        from curate.report.sections import redundancy_section
+
+        return redundancy_section(ctx)

@@ -121,9 +121,23 @@ def _metrics(path: str, repo: str | None, rev: str | None) -> dict:
 
 
 # -- diff ----------------------------------------------------------------------------------
+#: Evaluation metrics ``curate diff`` compares besides accuracy and macro-F1: the score without
+#: the evaluation split's leaked rows (with its interval) and the share of the split leaked.
+LEAK_ADJUSTED_KEYS = (
+    "accuracy_without_leaks",
+    "accuracy_without_leaks_ci_low",
+    "accuracy_without_leaks_ci_high",
+    "macro_f1_without_leaks",
+    "accuracy_leaked",
+    "leaked_rows",
+    "leak_share",
+)
+
+
 def diff_versions(rev_a: str, rev_b: str, repo: str | Path | None = None) -> dict[str, Any]:
     """What changed from ``rev_a`` to ``rev_b``: samples added and removed, relabelled (from,
-    to), moved between splits, the class distribution, and issue counts."""
+    to), moved between splits, the class distribution, issue counts, and the evaluation (raw
+    accuracy and accuracy without the leaked evaluation rows, with the leak share)."""
     repo = None if repo is None else str(repo)
     a = {r["sample_id"]: r for r in load(repo, rev_a, columns=["sample_id", "label", "split"])
          .to_pylist()}  # fmt: skip
@@ -169,6 +183,9 @@ def diff_versions(rev_a: str, rev_b: str, repo: str | Path | None = None) -> dic
             "verdict": "within noise"
             if abs(change) < noise
             else ("better" if change > 0 else "worse"),
+            # The same model scored without the split's rows that duplicate train rows (None
+            # for a version evaluated before the leak-adjusted score existed).
+            **{key: {"before": ea.get(key), "after": eb.get(key)} for key in LEAK_ADJUSTED_KEYS},
         }
     return {
         "from": rev_a,

@@ -142,3 +142,21 @@ def test_the_recorder_sees_an_undeclared_artifact_read(workspace, monkeypatch) -
     monkeypatch.setattr(type(stage), "run", staticmethod(planted))
     bad = undeclared(root, stage, modality, ingest_deps)
     assert bad == ["file issues/label.parquet", "file issues/label_summary.json"], bad
+
+
+def test_every_check_with_findings_shows_them_in_the_report(workspace) -> None:
+    """Each stage whose findings reach the queue has a section on the page, and each stage's
+    section is on it (drawn from the same artifacts the queue reads)."""
+    from curate.config import load_config
+    from curate.pipeline.stage import Context
+
+    root, modality, _, _ = workspace
+    page = (root / "report" / "index.html").read_text()
+    ctx = Context(root=root, modality=modality, cfg=load_config(root))
+    with_findings = [s for s in registry.stages() if any(f.sample_ids for f in s.findings(ctx))]
+    assert {s.name for s in with_findings} >= {"duplicates", "outliers"}
+    for stage in with_findings:
+        section = stage.report_section(ctx)
+        assert section, stage.name
+        title = section.split("</h2>")[0].split("<h2>")[1].split(" (")[0]
+        assert f"<h2>{title}" in page, stage.name

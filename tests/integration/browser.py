@@ -13,6 +13,7 @@ pre-filled from the task's prediction, so the prediction's choice shows as a che
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -155,5 +156,26 @@ def screenshot_task(
                 "media_error": "There was an issue loading URL" in text,
                 "screenshot": str(path),
             }
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def open_page(path: Path, width: int = 1280, height: int = 900):
+    """A local HTML file open in headless Chromium: yields ``(tab, errors)``, ``errors``
+    collecting every console error and uncaught page error."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
+                                     args=["--no-sandbox"])  # fmt: skip
+        try:
+            tab = browser.new_page(viewport={"width": width, "height": height})
+            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            tab.on("pageerror", lambda e: errors.append(str(e)))
+            tab.goto(Path(path).as_uri())
+            tab.wait_for_load_state("load")
+            yield tab, errors
         finally:
             browser.close()

@@ -11,7 +11,7 @@ import pytest
 
 from curate import layout
 from curate.report.page import build_report
-from tests.integration.browser import browser_skip_reason, chromium_path
+from tests.integration.browser import browser_skip_reason, open_page
 
 SCRIPT = "<script>document.title='pwned'</script> card & <b>bold</b>"
 
@@ -43,7 +43,6 @@ def test_dataset_content_is_escaped(tmp_path) -> None:
 @pytest.mark.integration
 @pytest.mark.skipif(browser_skip_reason() is not None, reason=str(browser_skip_reason()))
 def test_report_renders_in_chromium_without_console_errors(tmp_path, artifacts_dir) -> None:
-    from playwright.sync_api import sync_playwright
 
     from curate.scaffold.demo import build_demo
     from curate.stages import report
@@ -60,20 +59,12 @@ def test_report_renders_in_chromium_without_console_errors(tmp_path, artifacts_d
     pq.write_table(issues, demo / layout.LABEL_ISSUES)
     report.run(demo)
     page = demo / layout.REPORT
-    errors, shot = [], artifacts_dir / "report.png"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
-                                     args=["--no-sandbox"])  # fmt: skip
-        tab = browser.new_page(viewport={"width": 1300, "height": 900})
-        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto(page.as_uri())
-        tab.wait_for_load_state("load")
+    shot = artifacts_dir / "report.png"
+    with open_page(page, width=1300) as (tab, errors):
         title = tab.title()
         text = tab.inner_text("body")
         images = tab.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
         tab.screenshot(path=str(shot), full_page=True)
-        browser.close()
     assert errors == []
     assert title == "curate report"  # the planted script did not run
     assert "<script>document.title='pwned'</script>" in text  # shown as text
@@ -82,11 +73,10 @@ def test_report_renders_in_chromium_without_console_errors(tmp_path, artifacts_d
     assert shot.is_file() and shot.stat().st_size > 20_000
 
 
-def test_report_at_1000_classes_stays_under_5_mb_and_says_what_it_shows(tmp_path) -> None:
-    """The heatmaps show the 15 most confused classes, not 1,000 x 1,000 cells."""
+def thousand_class_workspace(tmp_path):
+    """A workspace whose label summary and evaluation have 1,000 classes, 15 of them confused."""
     import csv
     import json
-    import re
 
     classes = [f"intent_{i:04d}" for i in range(1000)]
     confused = classes[500:515]  # planted: the only classes with off-diagonal mass
@@ -94,7 +84,10 @@ def test_report_at_1000_classes_stays_under_5_mb_and_says_what_it_shows(tmp_path
     for i, c in enumerate(confused):
         noise[c][confused[(i + 1) % len(confused)]] = 0.0002 * (i + 1)
     (tmp_path / layout.LABEL_SUMMARY).parent.mkdir(parents=True)
-    (tmp_path / layout.LABEL_SUMMARY).write_text(json.dumps({"issues": 3, "noise_matrix": noise}))
+    per_class = {c: {"n": 30, "noise_rate": 0.1 if c in confused else 0.0} for c in classes}
+    (tmp_path / layout.LABEL_SUMMARY).write_text(
+        json.dumps({"issues": 3, "noise_matrix": noise, "per_class": per_class})
+    )
     preds = tmp_path / layout.EVALUATION_PREDICTIONS
     preds.parent.mkdir(parents=True)
     with preds.open("w", newline="") as f:
@@ -103,7 +96,16 @@ def test_report_at_1000_classes_stays_under_5_mb_and_says_what_it_shows(tmp_path
         for i, c in enumerate(classes * 3):
             wrong = c in confused and i % 2
             writer.writerow([f"e{i}", c, classes[(classes.index(c) + 1) % 1000] if wrong else c])
-    page = build_report(report_workspace(tmp_path), "text")
+    return report_workspace(tmp_path), confused
+
+
+def test_report_at_1000_classes_stays_under_5_mb_and_says_what_it_shows(tmp_path) -> None:
+    """The heatmaps show the 15 most confused classes, not 1,000 x 1,000 cells; the bars of
+    noise per class the 15 noisiest."""
+    import re
+
+    root, confused = thousand_class_workspace(tmp_path)
+    page = build_report(root, "text")
     assert len(page.encode()) < 5_000_000, f"{len(page.encode()):,} bytes"
     assert page.count("classes with the most off-diagonal mass") == 2
     assert "Showing the 15 of 1,000 classes" in page
@@ -111,3 +113,18 @@ def test_report_at_1000_classes_stays_under_5_mb_and_says_what_it_shows(tmp_path
     noise_table = page[page.index("Estimated joint") : page.index("Confusion matrix")]
     shown = re.findall(r"<th>(intent_\d{4})</th>", noise_table)
     assert len(shown) == 2 * 15 and set(shown) == set(confused)
+    bars = page[page.index("Flagged labels per class") :]
+    bars = bars[: bars.index("</svg>")]
+    assert set(re.findall(r">(intent_\d{4})</text>", bars)) == set(confused)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(browser_skip_reason() is not None, reason=str(browser_skip_reason()))
+def test_the_1000_class_page_renders_without_console_errors(tmp_path) -> None:
+
+    root, _ = thousand_class_workspace(tmp_path)
+    page = tmp_path / "index.html"
+    page.write_text(build_report(root, "text"))
+    with open_page(page) as (tab, errors):
+        assert "Flagged labels per class" in tab.inner_text("body")
+    assert errors == []

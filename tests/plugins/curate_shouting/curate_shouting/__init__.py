@@ -17,7 +17,6 @@ from curate.artifacts import write_json, write_parquet
 from curate.config import load_config
 from curate.data.manifest import read_manifest
 from curate.pipeline import Check, Context
-from curate.report.page import esc
 from curate.review.queue import Findings
 from curate.settings import invalid
 
@@ -91,7 +90,7 @@ class Shouting(Check):
     def report_section(self, ctx: Context) -> str | None:
         rows = [r for r in ctx.rows(ISSUES) if r["is_shouting_issue"]]
         items = "".join(
-            f"<tr><td>{esc(r['sample_id'])}</td><td>{ctx.show(r['sample_id'])}</td></tr>"
+            f"<tr><td>{ctx.link(r['sample_id'])}</td><td>{ctx.show(r['sample_id'])}</td></tr>"
             for r in rows[:20]
         )
         return (
