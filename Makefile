@@ -30,7 +30,12 @@ browser:
 	else echo "note: chromium is not installed; the browser test will be skipped" \
 		"(sudo apt-get install chromium)"; fi
 
-test: install browser
+# The tests also run the Ray backend on a local cluster: they need the `ray` extra.
+$(VENV)/.installed-ray: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+	touch $@
+
+test: install $(VENV)/.installed-ray browser
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 test-fast: install

@@ -38,6 +38,7 @@ from curate.checks.redundancy import (
     RedundancyConfig,
     redundancy_threshold,
 )
+from curate.compute.config import ComputeConfig
 from curate.data.config import (
     SPLITS,
     AnnotationsConfig,
@@ -108,6 +109,7 @@ class Config:
     active_learning: ActiveLearningConfig = field(default_factory=ActiveLearningConfig)
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     seed: int = 0
     #: The sections of installed plug-in stages, by name (see :meth:`section`).
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -38,10 +38,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from curate.compute import uses_ray
 from curate.config import Config
 from curate.data import annotation
 from curate.data.content import content_hash, embedding_matrix, hash_images, hash_rows
-from curate.data.sources import read_source, resolve_format
+from curate.data.sources import read_parquet_shards, read_source, resolve_format
 from curate.data.validate import MANIFEST_COLUMNS as MANIFEST_COLUMNS
 from curate.data.validate import (
     as_string,
@@ -78,10 +79,15 @@ def ingest_tables(cfg: Config) -> tuple[pa.Table, pa.Table, dict[str, int]]:
     parts = []
     dims: dict[int, Path] = {}
     where = _describe_sources(cfg)
+    shard_reader = read_parquet_shards
+    if uses_ray(cfg):  # Parquet shards read in parallel on the cluster
+        from curate.compute.ray_ingest import ray_shard_reader
+
+        shard_reader = ray_shard_reader(cfg.compute)
     for i, source in enumerate(data.sources):
         path = cfg.path(source.path)
         typed = set(data.feature_columns) if data.modality == "tabular" else set()
-        table = read_source(source, path, typed=typed.__contains__)
+        table = read_source(source, path, typed=typed.__contains__, shard_reader=shard_reader)
         if table.num_rows == 0:
             require_columns(data, path, table, split_fixed=source.split is not None)
             continue

@@ -49,11 +49,12 @@ _MAX_BLOCK_SIZE = (1 << 31) - 1
 
 
 def resolve_format(source: SourceConfig, path: Path) -> str:
-    """The source's format: explicit, or inferred from the suffix (a folder is an image folder)."""
+    """The source's format: explicit, or inferred from the suffix (a folder of ``*.parquet``
+    files is a sharded Parquet dataset, any other folder an image folder)."""
     if source.format != "auto":
         return source.format
     if path.is_dir():
-        return "image_folder"
+        return "parquet" if parquet_shards(path) else "image_folder"
     fmt = _BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise DataError(
@@ -64,17 +65,30 @@ def resolve_format(source: SourceConfig, path: Path) -> str:
     return fmt
 
 
+def parquet_shards(folder: Path) -> list[Path]:
+    """The ``*.parquet`` files directly in ``folder``, in name order (the dataset's row
+    order: shard by shard, each in its own order)."""
+    return sorted(p for p in folder.glob("*.parquet") if p.is_file())
+
+
+def read_parquet_shards(files: list[Path]) -> pa.Table:
+    """The shards one after the other (their schemas unified), read in this process."""
+    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+
+
 def read_source(
     source: SourceConfig,
     path: Path,
     *,
     typed: Callable[[str], bool] | None = None,
     setting: str = DATA_SOURCE_SETTING,
+    shard_reader: Callable[[list[Path]], pa.Table] = read_parquet_shards,
 ) -> pa.Table:
     """Read one source into a table. ``path`` is the resolved location of ``source.path``.
 
     CSV/TSV columns are strings unless ``typed(name)`` is true, in which case Arrow infers
     the column's type. ``setting`` names where the path is configured, for error messages.
+    A folder of Parquet shards is read by ``shard_reader`` (in parallel on a Ray cluster).
     """
     if not path.exists():
         raise DataError(
@@ -84,6 +98,20 @@ def read_source(
     fmt = resolve_format(source, path)
     if fmt == "image_folder":
         return _read_image_folder(path)
+    if path.is_dir() and fmt == "parquet":
+        files = parquet_shards(path)
+        if not files:
+            raise DataError(
+                f"data source {path} is a folder with no *.parquet file in it. Point {setting} "
+                "at a folder of Parquet shards, or at one file."
+            )
+        try:
+            return shard_reader(files)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+            raise DataError(
+                f"cannot read the Parquet shards in {path}: {_first_line(exc)}. Check that "
+                f"every *.parquet file there is complete and has the same columns ({setting})."
+            ) from None
     if path.is_dir():
         raise DataError(f"data source {path} is a folder, but its format is {fmt!r}.")
     try:

@@ -20,10 +20,12 @@ on all labelled samples and the combination fitted on all out-of-fold prediction
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -94,8 +96,13 @@ def reference_pred_probs(
     members: Sequence[str],
     seed: int = 0,
     texts: list[str] | None = None,
+    run_jobs: JobRunner | None = None,
 ) -> Reference:
-    """Out-of-fold combined ``pred_probs`` for labelled rows, full-fit ones for the pool."""
+    """Out-of-fold combined ``pred_probs`` for labelled rows, full-fit ones for the pool.
+
+    ``run_jobs`` runs the fits (one per member and fold, plus each member's full fit):
+    :func:`run_here` by default, or :func:`curate.compute.ray_jobs.ray_job_runner`'s."""
+    run_jobs = run_jobs or run_here
     labelled = np.array([lab is not None for lab in labels], dtype=bool)
     classes = tuple(sorted({lab for lab in labels if lab is not None}))
     if not classes:
@@ -110,24 +117,37 @@ def reference_pred_probs(
     oof: dict[str, np.ndarray] = {}
     pool: dict[str, np.ndarray] = {}
     scores = []
-    with progress("reference model (members x folds)", len(members) * (n_folds + 1)) as bar:
-        for name in members:
-            t0 = time.perf_counter()
-            fit_predict = _member(name, embeddings, texts, cfg, seed)
-            oof[name] = _out_of_fold(fit_predict, rows_lab, y, fold, K, bar)
-            pool[name] = (
-                fit_predict(rows_lab, y, rows_pool, K) if len(rows_pool) else np.zeros((0, K))
+    # Every (member, fold) fit and each member's full fit is one job; `run_jobs` runs them
+    # here one by one, or in parallel on a Ray cluster (the same functions on the same rows).
+    jobs, keys = [], []
+    for name in members:
+        fit_predict = _member(name, embeddings, texts, cfg, seed)
+        for k in range(n_folds):
+            test = fold == k
+            train, held = rows_lab[~test], rows_lab[test]
+            jobs.append(functools.partial(_timed, fit_predict, train, y[~test], held, K))
+            keys.append((name, k))
+        if len(rows_pool):
+            jobs.append(functools.partial(_timed, fit_predict, rows_lab, y, rows_pool, K))
+            keys.append((name, None))
+    with progress("reference model (members x folds)", len(jobs)) as bar:
+        results = dict(zip(keys, run_jobs(jobs, bar.advance), strict=True))
+    seconds = {name: sum(s for (m, _), (_, s) in results.items() if m == name) for name in members}
+    results = {key: out for key, (out, _) in results.items()}
+    for name in members:
+        oof[name] = np.zeros((len(y), K), np.float64)
+        for k in range(n_folds):
+            oof[name][fold == k] = results[(name, k)]
+        pool[name] = results[(name, None)] if len(rows_pool) else np.zeros((0, K))
+        given = np.clip(oof[name][np.arange(len(y)), y], 1e-12, 1.0)
+        scores.append(
+            MemberScore(
+                name,
+                cv_accuracy=float((oof[name].argmax(axis=1) == y).mean()),
+                cv_log_loss=float(-np.log(given).mean()),
+                seconds=seconds[name],
             )
-            bar.advance()
-            given = np.clip(oof[name][np.arange(len(y)), y], 1e-12, 1.0)
-            scores.append(
-                MemberScore(
-                    name,
-                    cv_accuracy=float((oof[name].argmax(axis=1) == y).mean()),
-                    cv_log_loss=float(-np.log(given).mean()),
-                    seconds=time.perf_counter() - t0,
-                )
-            )
+        )
 
     names = list(members)
     combined_oof, combined_pool, weights = combine(
@@ -160,12 +180,21 @@ def reference_pred_probs(
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 
 
-def _out_of_fold(fit_predict: FitPredict, rows, y, fold, K, bar) -> np.ndarray:
-    out = np.zeros((len(y), K), np.float64)
-    for k in range(int(fold.max()) + 1):
-        test = fold == k
-        out[test] = fit_predict(rows[~test], y[~test], rows[test], K)
-        bar.advance()
+#: Runs zero-argument jobs, calling ``done()`` after each, and returns their results in order.
+JobRunner = Callable[[list[Callable[[], Any]], Callable[[], None]], list[Any]]
+
+
+def _timed(fit_predict: FitPredict, *args) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    return fit_predict(*args), time.perf_counter() - t0
+
+
+def run_here(jobs: list[Callable[[], Any]], done: Callable[[], None]) -> list[Any]:
+    """The jobs one after the other in this process."""
+    out = []
+    for job in jobs:
+        out.append(job())
+        done()
     return out
 
 

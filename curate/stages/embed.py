@@ -22,7 +22,16 @@ def run(root: str | Path = ".") -> dict:
     cfg = load_config(root)
     manifest = read_manifest(cfg.path(layout.MANIFEST))
     embedder = make_embedder(cfg)
-    table, stats = embed_manifest(manifest, embedder, cfg.path(cfg.embed.cache_dir))
+    from curate.compute import uses_ray
+
+    compute = None
+    if uses_ray(cfg):
+        # Only the new contents are embedded, by an actor pool on the cluster; same artifact.
+        from curate.compute.ray_embed import embed_on_ray
+
+        table, stats, compute = embed_on_ray(manifest, embedder, cfg)
+    else:
+        table, stats = embed_manifest(manifest, embedder, cfg.path(cfg.embed.cache_dir))
     chunk_counts = getattr(embedder, "chunk_counts", None)
     if chunk_counts is not None:
         # Counted over every distinct text, those whose vectors came from the cache included.
@@ -43,6 +52,8 @@ def run(root: str | Path = ".") -> dict:
     if backend_summary is not None:
         # Which backend ran, its export, and the agreement-gate figures against fp32 torch.
         summary["backend"] = backend_summary()
+    if compute is not None:
+        summary["compute"] = compute  # where it ran: Ray actors, CPUs, shard rows, nodes
     write_json(summary, cfg.path(layout.EMBEDDINGS_SUMMARY))
     return summary
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from curate import layout
 from curate.artifacts import write_json, write_parquet
+from curate.compute import uses_ray
 from curate.config import PredictConfig, load_config
 from curate.data.manifest import read_artifact, read_graph, read_manifest, require_aligned
 from curate.embed import to_matrix
@@ -39,8 +40,13 @@ def run(root: str | Path = ".") -> dict:
         groups = fold_groups(graph, manifest.column("content_hash").to_pylist(), cfg.predict)
         members = resolve_members(cfg.predict, cfg.data.modality)
         texts = manifest.column("input").to_pylist() if "lexical_logreg" in members else None
+        run_jobs = None
+        if uses_ray(cfg):  # the fits of every member and fold in parallel on the cluster
+            from curate.compute.ray_jobs import ray_job_runner
+
+            run_jobs = ray_job_runner(cfg.compute)
         ref = reference_pred_probs(
-            X, labels, groups, cfg.predict, members, seed=cfg.seed, texts=texts
+            X, labels, groups, cfg.predict, members, seed=cfg.seed, texts=texts, run_jobs=run_jobs
         )
         p = ref.predictions
     table = to_table(

@@ -375,7 +375,7 @@ def test_config_unknown_section(tmp_path: Path) -> None:
     assert f"'bogus' in {src(tmp_path, 'configs/extra.yaml')}" in err
     assert "unknown config section(s)" in err
     assert (
-        "Known sections are: active_learning, analysis, augmentation, data, duplicates, "
+        "Known sections are: active_learning, analysis, augmentation, compute, data, duplicates, "
         "embed, evaluate, index, label, outlier, predict, redundancy, review, seed" in err
     )
 
