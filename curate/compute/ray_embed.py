@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.compute import ray_cluster
-from curate.embed import CHUNK_ROWS, FLUSH_ROWS, EmbedStats, _check_batch, l2_normalise
+from curate.embed import CHUNK_ROWS, FLUSH_ROWS, EmbedStats, _check_batch, assemble
 from curate.embed.cache import EmbeddingCache, from_matrix, to_matrix
 from curate.errors import CurateError, EmbeddingError
 from curate.progress import progress
@@ -183,28 +183,13 @@ def embed_on_ray(
         embed_seconds = time.perf_counter() - t0
         vectors.update(zip(todo, new, strict=True))
 
-    dims = {v.shape[0] for v in vectors.values()}
-    if len(dims) != 1:
-        raise EmbeddingError(
-            f"embedder {embedder.identity!r} returned vectors of different sizes {sorted(dims)} "
-            f"(some possibly from the cache in {cache_dir}). Delete that cache folder and re-run."
-        )
-    matrix = np.stack([vectors[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
-    matrix = l2_normalise(matrix)
-    table = pa.table({"sample_id": manifest.column("sample_id"), "embedding": from_matrix(matrix)})
-    stats = EmbedStats(
-        embedder=embedder.name,
-        identity=embedder.identity,
-        rows=manifest.num_rows,
-        unique_contents=len(first_row),
-        cached=n_cached,
-        embedded=len(todo),
-        dim=int(matrix.shape[1]),
-        seconds=round(time.perf_counter() - start, 3),
+    table, stats = assemble(
+        manifest, embedder, vectors, hashes,
+        unique=len(first_row), cached=n_cached, embedded=len(todo), cache_dir=cache_dir,
+        seconds=time.perf_counter() - start,
         load_seconds=0.0,  # the model loads in the actors, inside ``embed_seconds``
-        embed_seconds=round(embed_seconds, 3),
-        rows_per_second=round(len(todo) / embed_seconds, 1) if embed_seconds > 0 else 0.0,
-    )
+        embed_seconds=embed_seconds,
+    )  # fmt: skip
     return table, stats, where
 
 

@@ -33,14 +33,13 @@ from curate.compute.ray_cluster import connected
 from curate.errors import ConfigError
 from curate.index.allknn import (
     BATCH_ROWS,
-    _merge,
+    CHUNK_ROWS,
     _probes,
     _reverse,
-    _sorted_top,
-    _top,
     _train_centroids,
     default_nlist,
     default_nprobe,
+    list_major_rows,
     rerank,
 )
 from curate.index.graph import KnnGraph, choose_method
@@ -103,58 +102,15 @@ def ivf_shard(
     its chunks) for rows ``start:stop``: each row's ``k`` best among the members of its probed
     lists, the row itself excluded. ``member_order`` / ``starts``: the rows of every list
     (by nearest centroid), grouped list by list."""
-    p = probes.shape[1]
-    nlist = len(starts) - 1
-    rows = np.arange(start, stop)
-    R = len(rows)
-    kk = k + 1  # a row's own list holds the row itself
-    own = probes[rows, 0]
-    by_own = np.argsort(own, kind="stable")
-    bounds = np.searchsorted(own[by_own], np.arange(nlist + 1))
-    best_s = np.full((R, kk), -np.inf, np.float32)
-    best_i = np.full((R, kk), -1, np.int64)
-    for lst in np.flatnonzero(np.diff(bounds)):
-        local = by_own[bounds[lst] : bounds[lst + 1]]
-        members = member_order[starts[lst] : starts[lst + 1]]
-        S = X[rows[local]] @ X[members].T
-        top = _top(S, kk)
-        best_s[local, : top.shape[1]] = np.take_along_axis(S, top, axis=1)
-        best_i[local, : top.shape[1]] = members[top]
-    best_s[best_i == rows[:, None]] = -np.inf
-    best_i[~np.isfinite(best_s)] = -1
-    best_i, best_s = _sorted_top(best_i, best_s, k)
-    kth = best_s[:, k - 1]
-    if p > 1:
-        flat = probes[rows, 1:].ravel()
-        by_list = np.argsort(flat, kind="stable")
-        bounds = np.searchsorted(flat[by_list], np.arange(nlist + 1))
-        got_r, got_i, got_s = [], [], []
-        for lst in np.flatnonzero(np.diff(bounds)):
-            members = member_order[starts[lst] : starts[lst + 1]]
-            if len(members) == 0:
-                continue
-            local = by_list[bounds[lst] : bounds[lst + 1]] // (p - 1)
-            S = X[rows[local]] @ X[members].T
-            r, c = np.nonzero(S > kth[local, None])
-            if len(r):
-                got_r.append(local[r])
-                got_i.append(members[c])
-                got_s.append(S[r, c])
-        if got_r:
-            keep = np.isfinite(best_s)
-            base_r = np.broadcast_to(np.arange(R)[:, None], best_s.shape)[keep]
-            best_i, best_s = _merge(
-                np.concatenate([base_r, *got_r]),
-                np.concatenate([best_i[keep], *got_i]),
-                np.concatenate([best_s[keep], *got_s]),
-                k,
-            )
-            if len(best_i) < R:  # rows past the last one with any score
-                pad = R - len(best_i)
-                best_i = np.vstack([best_i, np.full((pad, k), -1, np.int64)])
-                best_s = np.vstack([best_s, np.full((pad, k), -np.inf, np.float32)])
-    best_s[best_i < 0] = -np.inf
-    return best_i, best_s
+    ids = np.full((stop - start, k), -1, np.int64)
+    sims = np.full((stop - start, k), -np.inf, np.float32)
+    for c0 in range(start, stop, CHUNK_ROWS):  # the local pass's chunks: the same products
+        rows = np.arange(c0, min(stop, c0 + CHUNK_ROWS))
+        ids[rows - start], sims[rows - start] = list_major_rows(
+            X, probes, member_order, starts, rows, k
+        )
+    sims[ids < 0] = -np.inf
+    return ids, sims
 
 
 def descend_shard(

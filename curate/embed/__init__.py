@@ -142,6 +142,30 @@ def embed_manifest(
     if cache and pending_h:
         cache.add(pending_h, np.concatenate(pending_v))
 
+    return assemble(
+        manifest, embedder, vectors, hashes,
+        unique=len(first_row), cached=n_cached, embedded=len(todo), cache_dir=cache_dir,
+        seconds=time.perf_counter() - start, load_seconds=load_seconds,
+        embed_seconds=embed_seconds,
+    )  # fmt: skip
+
+
+def assemble(
+    manifest: pa.Table,
+    embedder: Embedder,
+    vectors: dict[str, np.ndarray],
+    hashes: list[str],
+    *,
+    unique: int,
+    cached: int,
+    embedded: int,
+    cache_dir: Path | str | None,
+    seconds: float,
+    load_seconds: float,
+    embed_seconds: float,
+) -> tuple[pa.Table, EmbedStats]:
+    """The embeddings table (one L2-normalised row per manifest row, by content hash) and its
+    stats, from the vectors of every content (cached or just embedded, here or on a cluster)."""
     dims = {v.shape[0] for v in vectors.values()}
     if len(dims) != 1:
         raise EmbeddingError(
@@ -155,14 +179,14 @@ def embed_manifest(
         embedder=embedder.name,
         identity=embedder.identity,
         rows=manifest.num_rows,
-        unique_contents=len(first_row),
-        cached=n_cached,
-        embedded=len(todo),
+        unique_contents=unique,
+        cached=cached,
+        embedded=embedded,
         dim=int(matrix.shape[1]),
-        seconds=round(time.perf_counter() - start, 3),
+        seconds=round(seconds, 3),
         load_seconds=round(load_seconds, 3),
         embed_seconds=round(embed_seconds, 3),
-        rows_per_second=round(len(todo) / embed_seconds, 1) if embed_seconds > 0 else 0.0,
+        rows_per_second=round(embedded / embed_seconds, 1) if embed_seconds > 0 else 0.0,
     )
     return table, stats
 

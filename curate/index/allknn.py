@@ -116,6 +116,71 @@ def _merge(
     return out_i, out_s
 
 
+def list_major_rows(
+    X: np.ndarray,
+    probes: np.ndarray,
+    member_order: np.ndarray,
+    starts: np.ndarray,
+    rows: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The list-major pass for ``rows`` (one chunk): each row's ``k`` best among the members
+    of its probed lists, the row itself excluded. ``member_order`` / ``starts``: the rows of
+    every list (by nearest centroid), grouped list by list."""
+    p = probes.shape[1]
+    nlist = len(starts) - 1
+    R = len(rows)
+    kk = k + 1  # a row's own list holds the row itself
+    # Own lists: the best k + 1 (the row itself among them), then the row dropped.
+    own = probes[rows, 0]
+    by_own = np.argsort(own, kind="stable")
+    bounds = np.searchsorted(own[by_own], np.arange(nlist + 1))
+    best_s = np.full((R, kk), -np.inf, np.float32)
+    best_i = np.full((R, kk), -1, np.int64)
+    for lst in np.flatnonzero(np.diff(bounds)):
+        local = by_own[bounds[lst] : bounds[lst + 1]]
+        members = member_order[starts[lst] : starts[lst + 1]]
+        S = X[rows[local]] @ X[members].T
+        top = _top(S, kk)
+        best_s[local, : top.shape[1]] = np.take_along_axis(S, top, axis=1)
+        best_i[local, : top.shape[1]] = members[top]
+    best_s[best_i == rows[:, None]] = -np.inf
+    best_i[~np.isfinite(best_s)] = -1
+    best_i, best_s = _sorted_top(best_i, best_s, k)
+    kth = best_s[:, k - 1]
+    # Other probed lists: keep the scores above the row's k-th best from its own list.
+    if p > 1:
+        flat = probes[rows, 1:].ravel()
+        by_list = np.argsort(flat, kind="stable")
+        bounds = np.searchsorted(flat[by_list], np.arange(nlist + 1))
+        got_r, got_i, got_s = [], [], []
+        for lst in np.flatnonzero(np.diff(bounds)):
+            members = member_order[starts[lst] : starts[lst + 1]]
+            if len(members) == 0:
+                continue
+            local = by_list[bounds[lst] : bounds[lst + 1]] // (p - 1)
+            S = X[rows[local]] @ X[members].T
+            r, c = np.nonzero(S > kth[local, None])
+            if len(r):
+                got_r.append(local[r])
+                got_i.append(members[c])
+                got_s.append(S[r, c])
+        if got_r:
+            keep = np.isfinite(best_s)
+            base_r = np.broadcast_to(np.arange(R)[:, None], best_s.shape)[keep]
+            best_i, best_s = _merge(
+                np.concatenate([base_r, *got_r]),
+                np.concatenate([best_i[keep], *got_i]),
+                np.concatenate([best_s[keep], *got_s]),
+                k,
+            )
+            if len(best_i) < R:  # rows past the last one with any score
+                pad = R - len(best_i)
+                best_i = np.vstack([best_i, np.full((pad, k), -1, np.int64)])
+                best_s = np.vstack([best_s, np.full((pad, k), -np.inf, np.float32)])
+    return best_i, best_s
+
+
 def ivf_candidates(
     X: np.ndarray,
     k: int,
@@ -129,65 +194,16 @@ def ivf_candidates(
     A row's own list is scored first; in its other probed lists only scores above its k-th
     best so far can enter its top ``k``, so those lists need a comparison, not a selection.
     """
-    n, p = probes.shape
+    n = len(probes)
     member_order = np.argsort(probes[:, 0], kind="stable")
     starts = np.searchsorted(probes[member_order, 0], np.arange(nlist + 1))
     ids = np.full((n, k), -1, np.int64)
     sims = np.full((n, k), -np.inf, np.float32)
-    kk = k + 1  # a row's own list holds the row itself
     for c0 in range(0, n, CHUNK_ROWS):
         rows = np.arange(c0, min(n, c0 + CHUNK_ROWS))
-        R = len(rows)
-        # Own lists: the best k + 1 (the row itself among them), then the row dropped.
-        own = probes[rows, 0]
-        by_own = np.argsort(own, kind="stable")
-        bounds = np.searchsorted(own[by_own], np.arange(nlist + 1))
-        best_s = np.full((R, kk), -np.inf, np.float32)
-        best_i = np.full((R, kk), -1, np.int64)
-        for lst in np.flatnonzero(np.diff(bounds)):
-            local = by_own[bounds[lst] : bounds[lst + 1]]
-            members = member_order[starts[lst] : starts[lst + 1]]
-            S = X[rows[local]] @ X[members].T
-            top = _top(S, kk)
-            best_s[local, : top.shape[1]] = np.take_along_axis(S, top, axis=1)
-            best_i[local, : top.shape[1]] = members[top]
-        best_s[best_i == rows[:, None]] = -np.inf
-        best_i[~np.isfinite(best_s)] = -1
-        best_i, best_s = _sorted_top(best_i, best_s, k)
-        kth = best_s[:, k - 1]
-        # Other probed lists: keep the scores above the row's k-th best from its own list.
-        if p > 1:
-            flat = probes[rows, 1:].ravel()
-            by_list = np.argsort(flat, kind="stable")
-            bounds = np.searchsorted(flat[by_list], np.arange(nlist + 1))
-            got_r, got_i, got_s = [], [], []
-            for lst in np.flatnonzero(np.diff(bounds)):
-                members = member_order[starts[lst] : starts[lst + 1]]
-                if len(members) == 0:
-                    continue
-                local = by_list[bounds[lst] : bounds[lst + 1]] // (p - 1)
-                S = X[rows[local]] @ X[members].T
-                r, c = np.nonzero(S > kth[local, None])
-                if len(r):
-                    got_r.append(local[r])
-                    got_i.append(members[c])
-                    got_s.append(S[r, c])
-            if got_r:
-                keep = np.isfinite(best_s)
-                base_r = np.broadcast_to(np.arange(R)[:, None], best_s.shape)[keep]
-                best_i, best_s = _merge(
-                    np.concatenate([base_r, *got_r]),
-                    np.concatenate([best_i[keep], *got_i]),
-                    np.concatenate([best_s[keep], *got_s]),
-                    k,
-                )
-                if len(best_i) < R:  # rows past the last one with any score
-                    pad = R - len(best_i)
-                    best_i = np.vstack([best_i, np.full((pad, k), -1, np.int64)])
-                    best_s = np.vstack([best_s, np.full((pad, k), -np.inf, np.float32)])
-        ids[rows], sims[rows] = best_i, best_s
+        ids[rows], sims[rows] = list_major_rows(X, probes, member_order, starts, rows, k)
         if on_rows is not None:
-            on_rows(R)
+            on_rows(len(rows))
     sims[ids < 0] = -np.inf
     return ids, sims
 
